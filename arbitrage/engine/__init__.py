@@ -1,0 +1,1 @@
+"""The opportunity engine: pure Python, no Django, no Redis, no ccxt."""

@@ -1,0 +1,112 @@
+"""Value types the engine takes and returns. Plain data, no Django, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+OpportunityType = Literal["spatial", "triangular"]
+
+# Risk flag codes (DESIGN.md section 4 and the README's table).
+RISK_OK = "ok"
+RISK_EXTREME_EDGE = "extreme_edge"
+RISK_WITHDRAWALS_DISABLED = "withdrawals_disabled"
+RISK_WITHDRAW_FEE_UNKNOWN = "withdraw_fee_unknown"
+RISK_HIGH_LAG = "high_lag"
+RISK_THIN_BOOK = "thin_book"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanParams:
+    """Thresholds of one scan (ScannerSettings in the database, flags of `manage.py scan`)."""
+
+    target_notional_usdt: float = 1000.0
+    min_net_edge_pct: float = 0.1
+    slippage_bps: float = 5.0
+    stale_after_sec: float = 10.0
+    # Net edges above this are more likely bad data than money (see risk flags).
+    extreme_edge_pct: float = 5.0
+    # A book whose ts_ingest - ts_event exceeds this is flagged, never dropped.
+    high_lag_ms: int = 2000
+    # Flag when the target size eats more than this share of the visible depth on a side.
+    thin_book_depth_share: float = 0.5
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSchedule:
+    """Per-exchange taker fees (bps) and per-(exchange, asset) withdrawal terms."""
+
+    taker_fee_bps: dict[str, float] = field(default_factory=dict)
+    default_taker_fee_bps: float = 10.0
+    # withdraw_fees[exchange][asset] = fee in asset units (cheapest enabled network).
+    withdraw_fees: dict[str, dict[str, float]] = field(default_factory=dict)
+    # (exchange, asset) pairs whose withdrawals are known to be disabled.
+    withdrawals_disabled: frozenset[tuple[str, str]] = frozenset()
+
+    def taker_bps(self, exchange: str) -> float:
+        return self.taker_fee_bps.get(exchange, self.default_taker_fee_bps)
+
+    def withdraw_fee(self, exchange: str, asset: str) -> float | None:
+        """Fee in asset units, or None when unknown."""
+        return self.withdraw_fees.get(exchange, {}).get(asset)
+
+
+@dataclass(slots=True)
+class BookEvidence:
+    """Health of one book an opportunity came from, so a user can see why it was trusted."""
+
+    exchange: str
+    symbol: str
+    ts_event: int
+    ts_ingest: int
+    lag_ms: int
+    seq_id: Any = None
+    checksum_ok: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Opportunity:
+    """One detected opportunity, with the fields of DESIGN.md section 3."""
+
+    type: OpportunityType
+    symbol: str
+    buy_exchange: str
+    sell_exchange: str
+    buy_vwap: float
+    sell_vwap: float
+    gross_edge_pct: float
+    net_edge_pct: float
+    expected_profit_usdt: float
+    available_qty: float
+    risk_flag: str
+    ts_detected: int
+    fees_pct: float
+    slippage_pct: float
+    withdraw_pct: float
+    optimal_qty: float
+    optimal_profit_usdt: float
+    # Triangular only: the exchange and the asset cycle, e.g. ["USDT", "BTC", "ETH", "USDT"].
+    exchange: str | None = None
+    path: list[str] | None = None
+    # Triangular only: the price each leg was executed at, in path order.
+    leg_prices: list[float] | None = None
+    # Every risk code that applied; risk_flag is the most serious of them.
+    risk_flags: list[str] = field(default_factory=list)
+    evidence: list[BookEvidence] = field(default_factory=list)
+
+    @property
+    def episode_key(self) -> str:
+        """Identity of the episode this opportunity belongs to (see arbitrage.models)."""
+        if self.type == "triangular":
+            return f"triangular|{self.exchange}|{'>'.join(self.path or [])}"
+        return f"spatial|{self.symbol}|{self.buy_exchange}|{self.sell_exchange}"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return data

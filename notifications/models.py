@@ -1,0 +1,1 @@
+"""Telegram subscribers and digests (see the Telegram issue)."""
