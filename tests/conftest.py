@@ -1,0 +1,45 @@
+"""Shared fixtures. Tests that need Redis or PostgreSQL use the real servers; they are
+skipped only outside CI when the server is not there (and never skipped when CI is set)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+def _unavailable(what: str, why: str) -> None:
+    message = f"{what} is not available ({why}); run the suite with `make test`, which starts it"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of a real Redis database that tests may flush (db 15 by default)."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        _unavailable("Redis at " + url, str(exc))
+    return url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def requires_postgres(settings) -> None:  # type: ignore[no-untyped-def]
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        _unavailable("PostgreSQL", "DATABASE_URL does not point at PostgreSQL")
