@@ -1,4 +1,4 @@
-"""Seed the 14 supported exchanges (published spot taker fees, base tier) and a starter watchlist."""
+"""Seed the 14 supported exchanges (at the default taker fee of DESIGN.md (10 bps); sync_fees or an admin sets real ones) and a starter watchlist."""
 
 from decimal import Decimal
 
@@ -8,17 +8,17 @@ EXCHANGES = [
     ("binance", "Binance", "10"),
     ("okx", "OKX", "10"),
     ("bybit", "Bybit", "10"),
-    ("coinbase", "Coinbase", "60"),
-    ("kraken", "Kraken", "40"),
+    ("coinbase", "Coinbase", "10"),
+    ("kraken", "Kraken", "10"),
     ("kucoin", "KuCoin", "10"),
-    ("gate", "Gate", "20"),
-    ("htx", "HTX", "20"),
+    ("gate", "Gate", "10"),
+    ("htx", "HTX", "10"),
     ("bitget", "Bitget", "10"),
-    ("mexc", "MEXC", "5"),
-    ("bitfinex", "Bitfinex", "20"),
-    ("bitstamp", "Bitstamp", "40"),
-    ("gemini", "Gemini", "40"),
-    ("cryptocom", "Crypto.com", "7.5"),
+    ("mexc", "MEXC", "10"),
+    ("bitfinex", "Bitfinex", "10"),
+    ("bitstamp", "Bitstamp", "10"),
+    ("gemini", "Gemini", "10"),
+    ("cryptocom", "Crypto.com", "10"),
 ]
 
 WATCHLIST = [
