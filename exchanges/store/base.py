@@ -13,6 +13,10 @@ from typing import Any, Protocol
 from arbitrage.engine.book import OrderBookSnapshot
 
 
+class StoreUnavailable(RuntimeError):
+    """The backing service (Redis) cannot be reached; the message names it. Callers retry."""
+
+
 @dataclass(slots=True)
 class CorruptBook:
     """A stored value that failed validation: skipped by the scan, counted and logged."""
