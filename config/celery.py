@@ -1,6 +1,7 @@
 """The Celery application: configuration comes from Django settings (CELERY_ namespace)."""
 
 import os
+from typing import Any
 
 from celery import Celery
 
@@ -9,3 +10,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("arbscan")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def setup_periodic_tasks(sender: Celery, **kwargs: Any) -> None:
+    from django.conf import settings
+
+    from arbitrage.schedules import ScannerIntervalSchedule
+
+    # A scan request older than this is useless (the next one is on its way): drop it
+    # rather than let a backlog of scans pile up behind a slow worker.
+    expires = settings.CELERY_SCAN_TASK_EXPIRES_SEC
+    sender.add_periodic_task(
+        ScannerIntervalSchedule(), sender.signature("arbitrage.tasks.scan", options={"expires": expires}), name="scan"
+    )

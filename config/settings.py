@@ -116,14 +116,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE = {
-    "scan": {
-        "task": "arbitrage.tasks.scan",
-        # The interval is read from ScannerSettings at each tick, so admin edits apply
-        # without restarting beat.
-        "schedule": "arbitrage.schedules:ScannerIntervalSchedule",
-    },
-}
+# Beat's entries are declared in config/celery.py (their schedule reads the database).
+CELERY_SCAN_TASK_EXPIRES_SEC = env.float("CELERY_SCAN_TASK_EXPIRES_SEC", default=10.0)
 
 # --- Exchanges --------------------------------------------------------------------------
 CCXT_CONFIG_FILE = env.str("CCXT_CONFIG_FILE", default="")

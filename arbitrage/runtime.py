@@ -1,0 +1,178 @@
+"""The scan runtime: `run_scan()` is the one function both the Celery task and the embedded
+demo's timer call.
+
+One scan = one coherent slice of every book (one store round trip, one `now`), the engine,
+then the audit (episodes in the database) and the feed (stream + channel group). A missing
+Redis or database never crashes it: the scan reports what failed and the next one retries.
+Scans whose audit could not be written are kept (bounded) and written, in order, before
+the next scan's, so no audit row is lost to a transient database error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import DatabaseError, close_old_connections
+
+from arbitrage import episodes, feed, metrics
+from arbitrage.config_source import load_scan_config
+from arbitrage.engine.scan import scan_books
+from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
+from exchanges.store import get_book_store
+from exchanges.store.base import BookStore, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+MAX_PENDING_SCANS = 720  # an hour of 5 s scans
+
+
+@dataclass(slots=True)
+class _PendingAudit:
+    found: list[Opportunity]
+    scanned_at: datetime
+    settings_snapshot: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ScanReport:
+    ok: bool
+    ts: int
+    opportunities: int = 0
+    books_total: int = 0
+    books_used: int = 0
+    corrupt_books: int = 0
+    duration_ms: float = 0.0
+    persisted: bool = False
+    published: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+class _State:
+    """Per-process memory of the runtime: the last good config and unwritten audits."""
+
+    def __init__(self) -> None:
+        self.config: tuple[ScanParams, FeeSchedule] | None = None
+        self.pending: deque[_PendingAudit] = deque(maxlen=MAX_PENDING_SCANS)
+        self.lock = threading.Lock()
+
+
+_state = _State()
+
+
+def _load_config(report: ScanReport) -> tuple[ScanParams, FeeSchedule]:
+    try:
+        _state.config = load_scan_config()
+    except DatabaseError as exc:
+        close_old_connections()
+        report.errors.append(f"settings unavailable, using the last known: {exc}")
+        logger.warning("scan settings unavailable", extra={"error": str(exc)})
+    return _state.config or (ScanParams(), FeeSchedule())
+
+
+def _write_audits(report: ScanReport, audit: _PendingAudit) -> None:
+    _state.pending.append(audit)
+    while _state.pending:
+        head = _state.pending[0]
+        try:
+            episodes.record_scan(head.found, head.scanned_at, head.settings_snapshot)
+        except DatabaseError as exc:
+            close_old_connections()
+            report.errors.append(f"audit not written, {len(_state.pending)} scan(s) kept for retry: {exc}")
+            logger.warning("audit write failed; will retry", extra={"pending": len(_state.pending), "error": str(exc)})
+            break
+        _state.pending.popleft()
+    else:
+        report.persisted = True
+    metrics.PENDING_AUDIT.set(len(_state.pending))
+
+
+def run_scan(
+    *,
+    store: BookStore | None = None,
+    now_ms: int | None = None,
+    persist: bool = True,
+    publish: bool = True,
+) -> ScanReport:
+    """Run one scan. Never raises for an unavailable store or database: see the report."""
+    started = time.perf_counter()
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    report = ScanReport(ok=False, ts=now_ms)
+    store = store if store is not None else get_book_store()
+    params, fees = _load_config(report)
+
+    try:
+        book_slice = store.read_all()
+    except StoreUnavailable as exc:
+        report.errors.append(str(exc))
+        logger.error("scan skipped: book store unavailable", extra={"error": str(exc)})
+        metrics.SCANS.labels("store_unavailable").inc()
+        return report
+
+    result = scan_books(book_slice.books, now_ms, params, fees)
+    found = result.opportunities
+    report.books_total = len(book_slice.books)
+    report.books_used = result.books_used
+    report.corrupt_books = len(book_slice.corrupt)
+    report.opportunities = len(found)
+    metrics.CORRUPT_BOOKS.inc(len(book_slice.corrupt))
+    for item in found:
+        metrics.OPPORTUNITIES.labels(item.type).inc()
+        metrics.NET_EDGE.observe(item.net_edge_pct)
+
+    if persist:
+        scanned_at = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+        _write_audits(report, _PendingAudit(found, scanned_at, params.as_dict()))
+    if publish:
+        feed.publish(store, feed.scan_message(now_ms, found))
+        report.published = True
+
+    report.ok = not report.errors
+    report.duration_ms = (time.perf_counter() - started) * 1000
+    metrics.SCAN_DURATION.observe(report.duration_ms / 1000)
+    metrics.SCANS.labels("ok" if report.ok else "degraded").inc()
+    logger.info(
+        "scan done",
+        extra={
+            "books": report.books_total,
+            "used": report.books_used,
+            "corrupt": report.corrupt_books,
+            "found": report.opportunities,
+            "ms": round(report.duration_ms, 1),
+            "persisted": report.persisted,
+        },
+    )
+    return report
+
+
+@contextmanager
+def scan_guard(store: BookStore | None = None, timeout_sec: float = 60.0) -> Iterator[bool]:
+    """Yields True when this caller may scan now, False when a scan is already running
+    (here or, with Redis, in any worker): an overrunning scan never piles up behind itself."""
+    store = store if store is not None else get_book_store()
+    redis_lock = getattr(store, "scan_lock", None)
+    if redis_lock is not None:
+        lock = redis_lock(timeout_sec)
+        acquired = bool(lock.acquire(blocking=False))
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                lock.release()
+        return
+    acquired = _state.lock.acquire(blocking=False)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            _state.lock.release()
