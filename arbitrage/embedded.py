@@ -1,0 +1,89 @@
+"""Embedded mode: the whole product in one process (DESIGN.md section 2).
+
+The ASGI app (admin, API, WebSocket) is served by uvicorn on the event loop; the simulated
+market writes books from a background thread; a timer on the loop calls the very same
+`run_scan()` as the Celery task, every `scan_interval_sec`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.db import DatabaseError
+
+from arbitrage.runtime import run_scan, scan_guard
+
+logger = logging.getLogger(__name__)
+
+
+def _scan_interval_sec() -> float:
+    from arbitrage.models import ScannerSettings
+
+    try:
+        return float(ScannerSettings.load().scan_interval_sec)
+    except DatabaseError:
+        return 5.0
+
+
+def _guarded_scan() -> None:
+    with scan_guard() as acquired:
+        if acquired:
+            run_scan()
+        else:
+            logger.warning("scan skipped: the previous scan is still running")
+
+
+async def scan_timer(stop: asyncio.Event, first_delay_sec: float = 1.0) -> None:
+    """Scan at a fixed rate until `stop` is set. A slow scan delays the next one; it never
+    queues several behind itself. An exception in one scan is logged, not fatal."""
+    loop = asyncio.get_running_loop()
+    delay = first_delay_sec
+    while True:
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+            return
+        except TimeoutError:
+            pass
+        started = loop.time()
+        try:
+            # thread_sensitive=False: admin requests keep their thread while a scan runs.
+            await sync_to_async(_guarded_scan, thread_sensitive=False)()
+        except Exception:
+            logger.exception("scan failed")
+        interval = await sync_to_async(_scan_interval_sec, thread_sensitive=False)()
+        delay = max(0.0, interval - (loop.time() - started))
+
+
+@dataclass(slots=True)
+class MarketThread:
+    thread: threading.Thread
+    stop: threading.Event
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.stop.set()
+        self.thread.join(timeout)
+
+
+def start_simulated_market(symbols: list[str], exchanges: list[str], interval_sec: float = 1.0) -> MarketThread:
+    from exchanges.connectors.simulated import run_simulated_market
+    from exchanges.store import get_book_store
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_simulated_market,
+        kwargs={
+            "store": get_book_store(),
+            "symbols": symbols,
+            "exchanges": exchanges,
+            "interval": interval_sec,
+            "stop_event": stop,
+        },
+        name="simulated-market",
+        daemon=True,
+    )
+    thread.start()
+    return MarketThread(thread, stop)
