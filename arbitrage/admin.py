@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
@@ -20,7 +22,7 @@ class ScannerSettingsForm(forms.ModelForm):
             "scan_interval_sec",
         )
 
-    def clean(self) -> dict:  # type: ignore[type-arg]
+    def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         min_edge, extreme = data.get("min_net_edge_pct"), data.get("extreme_edge_pct")
         if min_edge is not None and extreme is not None and extreme <= min_edge:
