@@ -1,0 +1,50 @@
+"""A simulated market for the 14 exchanges: realistic books and occasional real arbitrage.
+
+Used by the embedded demo (no network, no keys) and by `manage.py ingest --connector
+simulated`. It has no Django dependency: everything is passed in as plain lists.
+
+Embedding it (the demo runs this in a background thread of its own process)::
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_simulated_market,
+        args=(store, ["BTC-USDT", "ETH-USDT", "ETH-BTC"], SIMULATED_EXCHANGES),
+        kwargs={"interval": 1.0, "stop_event": stop, "seed": None},
+        daemon=True,
+    )
+    thread.start()
+    ...
+    stop.set(); thread.join()  # returns within ~0.2 s, after a final flush
+
+`run_simulated_market(store, symbols, exchanges, interval=1.0, stop_event=None,
+seed=None, *, config=None, duration=None, progress_every=None)` blocks until
+`stop_event` is set or `duration` seconds passed; every tick writes all books through one
+batched `store.write_books` call. It returns a `RunSummary` (books written, restarts).
+From async code, run `ConnectorRunner([SimulatedConnector(market, interval)], sink)`
+with an `asyncio.Event` instead.
+
+What the market does: one fair price per asset follows a geometric random walk; each
+venue quotes 25 levels a side around it with its own spread, depth, lag and a small
+deviation that never pays two taker fees plus slippage. Now and then (`SimulationConfig`:
+`spatial_plants_per_minute`, `triangular_plants_per_minute`) it plants a real edge of
+0.3-1.5 % net at 1,000 USDT for 15-30 s, then removes it; `SimulatedMarket.active_plants`
+lists the ones in force and the log announces each.
+"""
+
+from exchanges.connectors.simulated.connector import SimulatedConnector, run_simulated_market
+from exchanges.connectors.simulated.market import SimulatedMarket
+from exchanges.connectors.simulated.market_config import SimulationConfig
+from exchanges.connectors.simulated.plants import PlantedEdge
+from exchanges.connectors.simulated.profiles import EXCHANGE_PROFILES
+
+# The product's 14 exchanges, in the order of DESIGN.md.
+SIMULATED_EXCHANGES: tuple[str, ...] = tuple(EXCHANGE_PROFILES)
+
+__all__ = [
+    "SIMULATED_EXCHANGES",
+    "PlantedEdge",
+    "SimulatedConnector",
+    "SimulatedMarket",
+    "SimulationConfig",
+    "run_simulated_market",
+]
