@@ -9,7 +9,6 @@ path (decode of thousands of books per scan) does not copy them.
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,8 @@ import orjson
 
 Level = list[float]  # [price, qty]
 
+_INF = math.inf
+_SHOW_MAX = 80
 _FIELDS = ("exchange", "symbol", "bids", "asks", "ts_event", "ts_ingest", "is_healthy", "meta")
 
 
@@ -67,62 +68,84 @@ class OrderBookSnapshot:
         return orjson.dumps(self.to_dict())
 
 
+def _show(value: Any) -> str:
+    """A short repr for error messages: outside data can be huge, deeply nested or an int
+    too long to print (repr raises on those), and messages end up in logs."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= _SHOW_MAX else text[: _SHOW_MAX - 3] + "..."
+
+
 def _number(value: Any, where: str) -> float:
     # bool is an int subclass; True as a price is a bug upstream, not a price of 1.
     if isinstance(value, bool):
-        raise BookError(f"{where}: expected a number, got {value!r}")
+        raise BookError(f"{where}: expected a number, got {_show(value)}")
     if isinstance(value, float):
         number = value
     elif isinstance(value, (int, str)):
         try:
             number = float(value)
         except ValueError:
-            raise BookError(f"{where}: not a number: {value!r}") from None
+            raise BookError(f"{where}: not a number: {_show(value)}") from None
+        except OverflowError:  # an int beyond the float range
+            number = math.inf
     else:
         raise BookError(f"{where}: expected a number or decimal string, got {type(value).__name__}")
     if not math.isfinite(number) or number <= 0:
-        raise BookError(f"{where}: must be a positive finite number, got {value!r}")
+        raise BookError(f"{where}: must be a positive finite number, got {_show(value)}")
     return number
 
 
-def _fast_levels(raw: list[Any], descending: bool) -> list[Level] | None:
-    """The hot path for books from our own store: float pairs, already sorted.
+# The fast paths accept exactly what the careful path `_levels` would return unchanged
+# (lists of two positive finite floats, strictly ordered), so the decoded levels are kept
+# as they are. A scan checks ~280,000 levels; in CPython 3.11 one plain loop, whose
+# comparisons the interpreter specialises for floats, beats every combination of
+# zip/map/min passes tried (about 50 ns a level against 150). Anything unusual (ints,
+# strings, bools, bad shapes) returns False and the careful path converts or explains it.
 
-    Built from C-level builtins (zip, sum, map) because a scan decodes thousands of books;
-    returns None whenever anything is off, and the careful path below says what.
-    """
+
+def _fast_bids(levels: list[Any]) -> bool:
+    previous = _INF  # the sentinels make the first price finite and the last positive
     try:
-        prices, qtys = zip(*raw, strict=True) if raw else ((), ())
-    except (TypeError, ValueError):
-        return None
-    if not all(type(v) is float for v in prices[:1] + qtys[:1]):
-        return None
+        for level in levels:
+            if type(level) is not list:
+                return False
+            price, qty = level
+            if not (type(price) is float is type(qty) and 0.0 < qty < _INF and price < previous):
+                return False
+            previous = price
+    except ValueError:  # not exactly two items
+        return False
+    return previous > 0.0
+
+
+def _fast_asks(levels: list[Any]) -> bool:
+    previous = 0.0
     try:
-        total = sum(prices) + sum(qtys)
-    except TypeError:
-        return None
-    if not math.isfinite(total) or (prices and (min(prices) <= 0 or min(qtys) <= 0)):
-        return None
-    ordered = map(operator.gt if descending else operator.lt, prices, prices[1:])
-    if not all(ordered):
-        return None
-    if not all(type(level) is list for level in raw):
-        return [list(level) for level in raw]
-    return raw
+        for level in levels:
+            if type(level) is not list:
+                return False
+            price, qty = level
+            if not (type(price) is float is type(qty) and 0.0 < qty < _INF and price > previous):
+                return False
+            previous = price
+    except ValueError:
+        return False
+    return previous < _INF
 
 
 def _levels(raw: Any, side: str) -> list[Level]:
+    """The careful path: converts ints and decimal strings, names the first bad level."""
     if not isinstance(raw, list):
         raise BookError(f"{side}: expected a list of [price, qty] levels")
     descending = side == "bids"
-    fast = _fast_levels(raw, descending)
-    if fast is not None:
-        return fast
     levels: list[Level] = []
     previous = -1.0
     for i, level in enumerate(raw):
         if not isinstance(level, (list, tuple)) or len(level) != 2:
-            raise BookError(f"{side}[{i}]: expected [price, qty], got {level!r}")
+            raise BookError(f"{side}[{i}]: expected [price, qty], got {_show(level)}")
         price = _number(level[0], f"{side}[{i}] price")
         qty = _number(level[1], f"{side}[{i}] qty")
         if i and (price >= previous if descending else price <= previous):
@@ -134,48 +157,59 @@ def _levels(raw: Any, side: str) -> list[Level]:
 
 
 def _int_ms(raw: Any, name: str) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw) or raw < 0:
-        raise BookError(f"{name}: expected a non-negative timestamp in ms, got {raw!r}")
-    return int(raw)
+    # An int is checked as an int: math.isfinite() would overflow on a huge one.
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return int(raw)
+    if isinstance(raw, float) and math.isfinite(raw) and raw >= 0:
+        return int(raw)
+    raise BookError(f"{name}: expected a non-negative timestamp in ms, got {_show(raw)}")
+
+
+def _check_exchange(exchange: Any) -> None:
+    if not isinstance(exchange, str) or not exchange or exchange != exchange.lower() or not exchange.isascii():
+        raise BookError(f"exchange: expected a lower-case exchange id, got {_show(exchange)}")
+
+
+def _check_symbol(symbol: Any) -> None:
+    if not isinstance(symbol, str) or symbol.count("-") != 1 or not all(symbol.split("-")):
+        raise BookError(f"symbol: expected BASE-QUOTE, got {_show(symbol)}")
+    if symbol != symbol.upper():
+        raise BookError(f"symbol: expected upper case BASE-QUOTE, got {_show(symbol)}")
 
 
 def parse_book(raw: Any) -> OrderBookSnapshot:
     """Validate one decoded book record; raise BookError naming the first bad field."""
     if not isinstance(raw, dict):
         raise BookError(f"book: expected a JSON object, got {type(raw).__name__}")
-    missing = [name for name in _FIELDS[:6] if name not in raw]
-    if missing:
-        raise BookError(f"book: missing field(s) {', '.join(missing)}")
-    exchange = raw["exchange"]
-    if not isinstance(exchange, str) or not exchange or exchange != exchange.lower() or not exchange.isascii():
-        raise BookError(f"exchange: expected a lower-case exchange id, got {exchange!r}")
-    symbol = raw["symbol"]
-    if not isinstance(symbol, str) or symbol.count("-") != 1 or not all(symbol.split("-")):
-        raise BookError(f"symbol: expected BASE-QUOTE, got {symbol!r}")
-    if symbol != symbol.upper():
-        raise BookError(f"symbol: expected upper case BASE-QUOTE, got {symbol!r}")
-    bids = _levels(raw["bids"], "bids")
-    asks = _levels(raw["asks"], "asks")
+    try:
+        exchange = raw["exchange"]
+        symbol = raw["symbol"]
+        raw_bids = raw["bids"]
+        raw_asks = raw["asks"]
+        ts_event = raw["ts_event"]
+        ts_ingest = raw["ts_ingest"]
+    except KeyError:
+        missing = [name for name in _FIELDS[:6] if name not in raw]
+        raise BookError(f"book: missing field(s) {', '.join(missing)}") from None
+    _check_exchange(exchange)
+    _check_symbol(symbol)
+    bids = raw_bids if type(raw_bids) is list and _fast_bids(raw_bids) else _levels(raw_bids, "bids")
+    asks = raw_asks if type(raw_asks) is list and _fast_asks(raw_asks) else _levels(raw_asks, "asks")
     if bids and asks and bids[0][0] >= asks[0][0]:
         raise BookError(f"book: crossed (best bid {bids[0][0]} >= best ask {asks[0][0]})")
     is_healthy = raw.get("is_healthy", True)
-    if not isinstance(is_healthy, bool):
-        raise BookError(f"is_healthy: expected true or false, got {is_healthy!r}")
-    meta = raw.get("meta", {})
+    if is_healthy is not True and is_healthy is not False:
+        raise BookError(f"is_healthy: expected true or false, got {_show(is_healthy)}")
+    meta = raw.get("meta")
     if meta is None:
         meta = {}
-    if not isinstance(meta, dict):
+    elif not isinstance(meta, dict):
         raise BookError(f"meta: expected an object, got {type(meta).__name__}")
-    return OrderBookSnapshot(
-        exchange=exchange,
-        symbol=symbol,
-        bids=bids,
-        asks=asks,
-        ts_event=_int_ms(raw["ts_event"], "ts_event"),
-        ts_ingest=_int_ms(raw["ts_ingest"], "ts_ingest"),
-        is_healthy=is_healthy,
-        meta=meta,
-    )
+    if type(ts_event) is not int or ts_event < 0:
+        ts_event = _int_ms(ts_event, "ts_event")
+    if type(ts_ingest) is not int or ts_ingest < 0:
+        ts_ingest = _int_ms(ts_ingest, "ts_ingest")
+    return OrderBookSnapshot(exchange, symbol, bids, asks, ts_event, ts_ingest, is_healthy, meta)
 
 
 def parse_book_json(data: bytes | str) -> OrderBookSnapshot:
