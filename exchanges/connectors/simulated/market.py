@@ -30,7 +30,7 @@ from exchanges.connectors.simulated.plants import (
     shift_book,
     spatial_ratio,
 )
-from exchanges.connectors.simulated.profiles import CROSS_LIQUIDITY, asset_profile, exchange_profile
+from exchanges.connectors.simulated.profiles import CROSS_LIQUIDITY, STABLECOINS, asset_profile, exchange_profile
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +84,9 @@ class SimulatedMarket:
         self._last_ms = now_ms
         if dt > 0:
             self._walk(dt)
-            self._expire_plants(now_ms)
+        self._expire_plants(now_ms)
+        if dt > 0:
             self._maybe_plant(now_ms, dt)
-        else:
-            self._expire_plants(now_ms)
         books = {(ex, sym): self._book(ex, sym, now_ms) for ex in self.exchanges for sym in self.symbols}
         for plant in list(self._plants):
             if not self._apply(plant, books):
@@ -179,7 +178,7 @@ class SimulatedMarket:
         profile = exchange_profile(exchange)
         base, quote = symbol.split("-")
         liquidity = min(self._assets[base].liquidity, self._assets[quote].liquidity)
-        if self._assets[quote].price_usdt != 1.0:
+        if quote not in STABLECOINS:
             liquidity *= CROSS_LIQUIDITY
         # Thinner markets quote wider: spread and level gaps grow as 1/sqrt(liquidity).
         widen = min(6.0, 1 / math.sqrt(liquidity))

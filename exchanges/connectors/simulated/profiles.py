@@ -62,7 +62,9 @@ ASSET_PROFILES: dict[str, AssetProfile] = {
     "DAI": AssetProfile(price_usdt=1.0, annual_vol=0.01, liquidity=0.20),
 }
 
-# Cross pairs (ETH-BTC) trade thinner than either leg against USDT.
+STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "DAI"})
+
+# Cross pairs (ETH-BTC, quoted in anything but a stablecoin) trade thinner than their legs.
 CROSS_LIQUIDITY = 0.3
 
 

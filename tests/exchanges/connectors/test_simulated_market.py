@@ -122,6 +122,18 @@ def test_without_plants_no_venue_pair_beats_fees_and_slippage():
     assert worst[0] < 0.1, worst
 
 
+def test_without_plants_no_triangle_beats_three_fees_and_slippage():
+    m = market(seed=12)
+    triangles = [("USDT", a, b, "USDT") for a, b in [("BTC", "ETH"), ("BTC", "SOL"), ("ETH", "SOL"), ("ETH", "LINK")]]
+    triangles += [(u, b, a, v) for u, a, b, v in triangles]
+    for i in range(40):
+        books = m.tick(T0 + i * 5000)
+        for exchange in SIMULATED_EXCHANGES:
+            venue = {b.symbol: b for b in books if b.exchange == exchange}
+            for path in triangles:
+                assert triangle_net_pct(venue, path) < 0.1, (exchange, path)
+
+
 def test_planted_spatial_edge_is_real_after_costs_and_then_disappears():
     m = market(seed=5)
     m.tick(T0)
