@@ -1,0 +1,237 @@
+"""REST endpoints under /api/v1/. Every one needs a logged-in user (JWT or session); writes
+to configuration need staff. Errors are JSON: 400 names the bad field, 401/403 say why, 503
+says which service is down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import generics, serializers, status, viewsets
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from arbitrage import latest
+from arbitrage.api import feed_filters
+from arbitrage.api.filters import EpisodeFilter, WithdrawalFeeFilter
+from arbitrage.api.permissions import IsStaffOrReadOnly
+from arbitrage.api.serializers import (
+    CurrentScanSerializer,
+    EpisodeSerializer,
+    ExchangeSerializer,
+    FeedFilterQuerySerializer,
+    HealthQuerySerializer,
+    HealthReportSerializer,
+    ScannerSettingsSerializer,
+    WithdrawalFeeSerializer,
+)
+from arbitrage.models import Opportunity, ScannerSettings
+from exchanges.models import Exchange, WithdrawalFee
+from exchanges.store.base import StoreUnavailable
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ServiceUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The book store is unavailable; try again shortly."
+    default_code = "store_unavailable"
+
+
+ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description="not logged in, or a bad or expired token"),
+    403: OpenApiResponse(ErrorSerializer, description="logged in, but not allowed"),
+}
+BAD_REQUEST = {400: OpenApiResponse(OpenApiTypes.OBJECT, description="invalid values, by field name")}
+NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="no such object")}
+STORE_DOWN = {503: OpenApiResponse(ErrorSerializer, description="the book store is unavailable")}
+
+
+def _query(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: request.query_params[name] for name in names if name in request.query_params}
+
+
+class CurrentOpportunitiesView(APIView):
+    """The opportunities of the latest scan (what the dashboard shows), optionally filtered."""
+
+    @extend_schema(
+        operation_id="opportunities_current",
+        parameters=[FeedFilterQuerySerializer],
+        responses={200: CurrentScanSerializer, **BAD_REQUEST, **ERRORS, **STORE_DOWN},
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            filters = feed_filters.FeedFilters.parse(_query(request, feed_filters.FILTER_NAMES))
+        except feed_filters.FilterError as exc:
+            raise ValidationError({name: [message] for name, message in exc.errors.items()}) from None
+        try:
+            message = latest.latest_scan()
+        except StoreUnavailable as exc:
+            raise ServiceUnavailable(f"The book store is unavailable: {exc}") from None
+        items = message["items"] if message else []
+        ts = message["ts"] if message else None
+        selected = filters.apply(items)
+        body = {
+            "ts": ts,
+            "age_ms": None if ts is None else latest.now_ms() - ts,
+            "count": len(selected),
+            "total": len(items),
+            "filters": filters.as_dict(),
+            "items": selected,
+        }
+        return Response(CurrentScanSerializer(body).data)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: EpisodeSerializer(many=True), **BAD_REQUEST, **ERRORS}),
+    retrieve=extend_schema(responses={200: EpisodeSerializer, **ERRORS, **NOT_FOUND}),
+)
+class EpisodeViewSet(viewsets.ReadOnlyModelViewSet):
+    """Opportunity episodes: each opportunity from the scan it appeared in to the one it was
+    gone in. Newest first unless `ordering` says otherwise."""
+
+    queryset = Opportunity.objects.all().order_by("-last_seen", "-id")
+    serializer_class = EpisodeSerializer
+    filterset_class = EpisodeFilter
+
+
+class BookHealthView(APIView):
+    """Every stored book: fresh, stale (not updated for stale_after_sec) or unhealthy (a gap,
+    a bad checksum, a resync), its lag and last update; a summary per enabled exchange; and
+    when the latest scan was published."""
+
+    @extend_schema(
+        operation_id="books_health",
+        parameters=[HealthQuerySerializer],
+        responses={200: HealthReportSerializer, **BAD_REQUEST, **ERRORS, **STORE_DOWN},
+    )
+    def get(self, request: Request) -> Response:
+        query = HealthQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        errors: dict[str, list[str]] = {}
+        wanted: dict[str, str | None] = {}
+        for name, parse in (("exchange", feed_filters.parse_exchange), ("symbol", feed_filters.parse_symbol)):
+            try:
+                wanted[name] = parse(query.validated_data.get(name))
+            except ValueError as exc:
+                errors[name] = [str(exc)]
+        if errors:
+            raise ValidationError(errors)
+        try:
+            report = latest.current_book_health()
+            scan = latest.latest_scan()
+        except StoreUnavailable as exc:
+            raise ServiceUnavailable(f"The book store is unavailable: {exc}") from None
+
+        books = report.books
+        if wanted["exchange"]:
+            books = [b for b in books if b.exchange == wanted["exchange"]]
+            report.exchanges = [e for e in report.exchanges if e.exchange == wanted["exchange"]]
+        if symbol := wanted["symbol"]:
+            books = [b for b in books if (b.symbol == symbol if "-" in symbol else symbol in b.symbol.split("-"))]
+        if state := query.validated_data.get("state"):
+            books = [b for b in books if b.state == state]
+        report.books = books
+        body = {
+            "ts": report.ts,
+            "stale_after_sec": report.stale_after_sec,
+            "feed": {
+                "last_scan_ts": scan["ts"] if scan else None,
+                "scan_interval_sec": float(ScannerSettings.load().scan_interval_sec),
+            },
+            "exchanges": report.exchanges,
+            "books": report.books,
+            "corrupt": report.corrupt,
+        }
+        return Response(HealthReportSerializer(body).data)
+
+
+def _config_schema(serializer: type[serializers.Serializer]) -> dict[str, Any]:
+    """Per-action schemas of a configuration viewset: its bodies plus the error bodies."""
+    return {
+        "list": extend_schema(responses={200: serializer(many=True), **ERRORS}),
+        "retrieve": extend_schema(responses={200: serializer, **ERRORS, **NOT_FOUND}),
+        "create": extend_schema(responses={201: serializer, **BAD_REQUEST, **ERRORS}),
+        "update": extend_schema(responses={200: serializer, **BAD_REQUEST, **ERRORS, **NOT_FOUND}),
+        "partial_update": extend_schema(responses={200: serializer, **BAD_REQUEST, **ERRORS, **NOT_FOUND}),
+        "destroy": extend_schema(responses={204: None, **ERRORS, **NOT_FOUND}),
+    }
+
+
+@extend_schema_view(**_config_schema(ExchangeSerializer))
+class ExchangeViewSet(viewsets.ModelViewSet):
+    """Exchanges and their taker fees (bps). Everyone logged in reads; staff write."""
+
+    queryset = Exchange.objects.all()
+    serializer_class = ExchangeSerializer
+    permission_classes = [IsAuthenticated, IsStaffOrReadOnly]
+    filterset_fields = ("enabled",)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        old_fee = serializer.instance.taker_fee_bps if serializer.instance is not None else None
+        exchange = serializer.save()
+        # As in admin: a fee an admin set is kept by the fee sync.
+        if exchange.taker_fee_bps != old_fee and not exchange.fee_set_by_admin:
+            exchange.fee_set_by_admin = True
+            exchange.save(update_fields=["fee_set_by_admin", "updated_at"])
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.save(fee_set_by_admin="taker_fee_bps" in serializer.validated_data)
+
+
+@extend_schema_view(**_config_schema(WithdrawalFeeSerializer))
+class WithdrawalFeeViewSet(viewsets.ModelViewSet):
+    """Withdrawal fees per exchange, asset and network (in asset units). Staff write."""
+
+    queryset = WithdrawalFee.objects.select_related("exchange").all()
+    serializer_class = WithdrawalFeeSerializer
+    permission_classes = [IsAuthenticated, IsStaffOrReadOnly]
+    filterset_class = WithdrawalFeeFilter
+
+    def get_queryset(self) -> QuerySet[WithdrawalFee]:
+        return super().get_queryset().order_by("exchange_id", "asset", "network", "id")
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.save(set_by_admin=True)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.save(set_by_admin=True)
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: ScannerSettingsSerializer, **ERRORS}),
+    put=extend_schema(responses={200: ScannerSettingsSerializer, **BAD_REQUEST, **ERRORS}),
+    patch=extend_schema(responses={200: ScannerSettingsSerializer, **BAD_REQUEST, **ERRORS}),
+)
+class ScannerSettingsView(generics.RetrieveUpdateAPIView):
+    """The scan's thresholds (one set). Everyone logged in reads; staff write, under the same
+    rules as admin (e.g. the extreme edge must be above the min net edge)."""
+
+    serializer_class = ScannerSettingsSerializer
+    permission_classes = [IsAuthenticated, IsStaffOrReadOnly]
+    filter_backends: list[Any] = []
+
+    def get_object(self) -> ScannerSettings:
+        return ScannerSettings.load()
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema (YAML, or JSON with ?format=json), for logged-in users."""
+
+    permission_classes = [IsAuthenticated]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        # Errors are JSON like everywhere else in the API, not an "OpenAPI document".
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return response

@@ -1,0 +1,404 @@
+/* The live dashboard: one WebSocket for the scans, a poll of /api/v1/books/health/ for the
+ * book health panel. Plain browser JavaScript, no build step. Everything from the server is
+ * put into the page with textContent, never as HTML. */
+"use strict";
+
+(() => {
+  const config = JSON.parse(document.getElementById("dashboard-config").textContent);
+  const $ = (id) => document.getElementById(id);
+  const HEALTH_POLL_MS = 5000;
+  const MAX_BACKOFF_MS = 30000;
+  const BINS = [0.2, 0.4, 0.6, 0.8, 1, 1.5, 2, 3, 5]; // upper bounds of the histogram bins (%)
+
+  const state = {
+    items: [],
+    lastScanTs: null, // server clock, ms
+    clockOffsetMs: config.serverNowMs - Date.now(), // server minus browser
+    scanIntervalSec: config.scanIntervalSec,
+    sort: { key: "net_edge_pct", dir: -1 },
+    open: new Set(), // keys of expanded rows
+    exchanges: new Set(),
+    socket: null,
+    connected: false,
+    connectedAt: null,
+    attempts: 0,
+    reconnectAt: null,
+    leaving: false,
+  };
+
+  // --- helpers ------------------------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (name === "class") node.className = value;
+      else node.setAttribute(name, value);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  }
+  const num = (value, digits) => (typeof value === "number" && isFinite(value) ? value.toFixed(digits) : "–");
+  const sig = (value) => (typeof value === "number" && isFinite(value) ? String(Number(value.toPrecision(8))) : "–");
+  const serverNow = () => Date.now() + state.clockOffsetMs;
+  function ago(ms) {
+    if (ms < 1500) return "just now";
+    const s = Math.round(ms / 1000);
+    return s < 120 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
+  }
+  const staleAfterMs = () => Math.max(3 * state.scanIntervalSec * 1000, 3000);
+  function itemKey(item) {
+    if (item.type === "triangular") return `triangular|${item.exchange}|${(item.path || []).join(">")}`;
+    return `spatial|${item.symbol}|${item.buy_exchange}|${item.sell_exchange}`;
+  }
+  function route(item) {
+    if (item.type === "triangular") return `${item.exchange}: ${(item.path || []).join(" → ")}`;
+    return `${item.buy_exchange} → ${item.sell_exchange}`;
+  }
+  function toLogin() {
+    if (state.leaving) return;
+    state.leaving = true;
+    window.location.assign(`/accounts/login/?next=${encodeURIComponent(window.location.pathname)}`);
+  }
+
+  // --- the socket ---------------------------------------------------------------------
+
+  function connect() {
+    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(`${scheme}//${window.location.host}${config.wsPath}`);
+    state.socket = socket;
+    state.reconnectAt = null;
+    setConnection("connecting");
+    socket.onopen = () => {
+      state.connected = true;
+      state.connectedAt = Date.now();
+      setConnection("live");
+      sendFilters();
+    };
+    socket.onmessage = (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (err) {
+        return;
+      }
+      state.attempts = 0; // a working connection resets the backoff
+      handle(message);
+    };
+    socket.onclose = (event) => {
+      state.connected = false;
+      state.socket = null;
+      if (event.code === 4401) return toLogin();
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    // Exponential backoff with jitter, so a restarted server is not hit by every tab at once.
+    const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** state.attempts);
+    const delay = base / 2 + Math.random() * (base / 2);
+    state.attempts += 1;
+    state.reconnectAt = Date.now() + delay;
+    setConnection("down");
+    window.setTimeout(connect, delay);
+    refreshStatus();
+  }
+
+  function handle(message) {
+    if (message.type === "opportunities") {
+      state.items = Array.isArray(message.items) ? message.items : [];
+      state.lastScanTs = message.ts;
+      for (const item of state.items) {
+        for (const name of [item.buy_exchange, item.sell_exchange, item.exchange]) if (name) state.exchanges.add(name);
+      }
+      renderExchangeOptions();
+      renderTable();
+      renderChart();
+      refreshStatus();
+    } else if (message.type === "subscribed") {
+      $("filter-error").textContent = "";
+    } else if (message.type === "error") {
+      if (["auth_required", "auth_failed", "auth_timeout"].includes(message.code)) toLogin();
+      else if (message.code === "invalid_filters") $("filter-error").textContent = message.message;
+    }
+  }
+
+  // --- filters ------------------------------------------------------------------------
+
+  function currentFilters() {
+    const filters = {};
+    const symbol = $("f-symbol").value.trim();
+    if (symbol) filters.symbol = symbol;
+    if ($("f-exchange").value) filters.exchange = $("f-exchange").value;
+    if ($("f-type").value) filters.type = $("f-type").value;
+    const minEdge = $("f-min-edge").value.trim();
+    if (minEdge !== "") filters.min_net_edge = Number(minEdge);
+    return filters;
+  }
+
+  function sendFilters() {
+    if (state.socket && state.connected) {
+      state.socket.send(JSON.stringify({ type: "subscribe", filters: currentFilters() }));
+    }
+  }
+
+  let filterTimer = null;
+  function onFilterInput() {
+    window.clearTimeout(filterTimer);
+    filterTimer = window.setTimeout(sendFilters, 250);
+  }
+
+  function renderExchangeOptions() {
+    const select = $("f-exchange");
+    const known = new Set(Array.from(select.options).map((option) => option.value));
+    for (const name of Array.from(state.exchanges).sort()) {
+      if (!known.has(name)) select.append(el("option", { value: name }, name));
+    }
+  }
+
+  // --- the table ----------------------------------------------------------------------
+
+  function sortedItems() {
+    const { key, dir } = state.sort;
+    const value = (item) => (key === "route" ? route(item) : item[key]);
+    return state.items.slice().sort((a, b) => {
+      const x = value(a);
+      const y = value(b);
+      if (typeof x === "number" && typeof y === "number") return (x - y) * dir;
+      return String(x ?? "").localeCompare(String(y ?? "")) * dir;
+    });
+  }
+
+  function renderTable() {
+    const body = $("opps").tBodies[0];
+    const rows = [];
+    for (const item of sortedItems()) {
+      const key = itemKey(item);
+      const flagged = item.risk_flag && item.risk_flag !== "ok";
+      const row = el(
+        "tr",
+        { class: `opp-row${state.open.has(key) ? " open" : ""}`, "data-key": key, "data-symbol": item.symbol, tabindex: "0" },
+        el("td", { class: "opt" }, item.type),
+        el("td", {}, item.symbol),
+        el("td", {}, route(item)),
+        el("td", { class: "num pos" }, num(item.net_edge_pct, 3)),
+        el("td", { class: "num opt" }, num(item.gross_edge_pct, 3)),
+        el("td", { class: "num" }, num(item.expected_profit_usdt, 2)),
+        el("td", { class: "num opt" }, num(item.optimal_profit_usdt, 2)),
+        el("td", {}, el("span", { class: `risk${flagged ? " flagged" : ""}` }, item.risk_flag || "?")),
+      );
+      rows.push(row);
+      if (state.open.has(key)) rows.push(detailRow(item));
+    }
+    body.replaceChildren(...rows);
+    $("empty").hidden = rows.length > 0;
+    $("row-count").textContent = `${state.items.length} opportunit${state.items.length === 1 ? "y" : "ies"}`;
+  }
+
+  function definitions(title, pairs) {
+    const list = el("dl");
+    for (const [name, value] of pairs) list.append(el("dt", {}, name), el("dd", {}, value));
+    return el("div", {}, el("h3", {}, title), list);
+  }
+
+  function detailRow(item) {
+    const costs = definitions("Costs", [
+      ["gross edge", `${num(item.gross_edge_pct, 4)} %`],
+      ["taker fees", `${num(item.fees_pct, 4)} %`],
+      ["slippage", `${num(item.slippage_pct, 4)} %`],
+      ["withdrawal", `${num(item.withdraw_pct, 4)} %`],
+      ["net edge", `${num(item.net_edge_pct, 4)} %`],
+    ]);
+    const size = definitions("Size", [
+      ["buy VWAP", sig(item.buy_vwap)],
+      ["sell VWAP", sig(item.sell_vwap)],
+      ["target qty", sig(item.available_qty)],
+      ["target profit", `${num(item.expected_profit_usdt, 2)} USDT`],
+      ["optimal qty", sig(item.optimal_qty)],
+      ["optimal profit", `${num(item.optimal_profit_usdt, 2)} USDT`],
+    ]);
+    const extra = [["risk flags", (item.risk_flags || []).join(", ") || "none"]];
+    if (item.type === "triangular") {
+      extra.push(["path", (item.path || []).join(" → ")]);
+      extra.push(["leg prices", (item.leg_prices || []).map(sig).join(", ")]);
+    }
+    extra.push(["detected", new Date(item.ts_detected).toLocaleTimeString()]);
+    const evidence = el(
+      "table",
+      { class: "evidence" },
+      el("thead", {}, el("tr", {}, ...["book", "lag", "event age", "seq", "checksum"].map((h) => el("th", {}, h)))),
+      el(
+        "tbody",
+        {},
+        ...(item.evidence || []).map((book) =>
+          el(
+            "tr",
+            {},
+            el("td", {}, `${book.exchange} ${book.symbol}`),
+            el("td", { class: "num" }, `${book.lag_ms} ms`),
+            el("td", { class: "num" }, ago(serverNow() - book.ts_event)),
+            el("td", {}, book.seq_id ?? "–"),
+            el("td", {}, book.checksum_ok === null || book.checksum_ok === undefined ? "–" : String(book.checksum_ok)),
+          ),
+        ),
+      ),
+    );
+    const books = el("div", {}, el("h3", {}, "Books (evidence)"), evidence);
+    const grid = el("div", { class: "detail-grid" }, costs, size, definitions("Risk", extra), books);
+    return el("tr", { class: "detail" }, el("td", { colspan: "8" }, grid));
+  }
+
+  function toggleRow(row) {
+    const key = row.getAttribute("data-key");
+    if (state.open.has(key)) state.open.delete(key);
+    else state.open.add(key);
+    renderTable();
+  }
+
+  function setSort(th) {
+    const key = th.getAttribute("data-sort");
+    state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : key === "symbol" || key === "route" ? 1 : -1 };
+    for (const other of th.parentElement.children) other.removeAttribute("aria-sort");
+    th.setAttribute("aria-sort", state.sort.dir > 0 ? "ascending" : "descending");
+    renderTable();
+  }
+
+  // --- the chart ----------------------------------------------------------------------
+
+  function renderChart() {
+    const svg = $("edge-chart");
+    const ns = "http://www.w3.org/2000/svg";
+    const counts = new Array(BINS.length + 1).fill(0);
+    for (const item of state.items) {
+      const edge = item.net_edge_pct;
+      if (typeof edge !== "number") continue;
+      const bin = BINS.findIndex((upper) => edge < upper);
+      counts[bin === -1 ? BINS.length : bin] += 1;
+    }
+    const labels = BINS.map((upper) => `<${upper}`).concat([`≥${BINS[BINS.length - 1]}`]);
+    const max = Math.max(1, ...counts);
+    const width = 320;
+    const plotH = 120;
+    const barW = width / counts.length;
+    const nodes = [];
+    const svgEl = (tag, attrs, text) => {
+      const node = document.createElementNS(ns, tag);
+      for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+      if (text !== undefined) node.textContent = text;
+      return node;
+    };
+    counts.forEach((count, i) => {
+      const h = (count / max) * (plotH - 14);
+      const x = i * barW + 3;
+      nodes.push(svgEl("rect", { class: "bar", x, y: plotH - h, width: barW - 6, height: h }));
+      if (count) nodes.push(svgEl("text", { x: x + (barW - 6) / 2, y: plotH - h - 3, "text-anchor": "middle" }, count));
+      nodes.push(svgEl("text", { x: x + (barW - 6) / 2, y: plotH + 14, "text-anchor": "middle" }, labels[i]));
+    });
+    nodes.push(svgEl("text", { x: width / 2, y: plotH + 32, "text-anchor": "middle" }, "net edge, %"));
+    svg.replaceChildren(...nodes);
+  }
+
+  // --- book health --------------------------------------------------------------------
+
+  async function pollHealth() {
+    try {
+      const response = await fetch(config.healthUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (response.status === 401 || response.status === 403) return toLogin();
+      if (!response.ok) {
+        $("health-note").textContent = `Book health unavailable (HTTP ${response.status}).`;
+        return;
+      }
+      const report = await response.json();
+      state.clockOffsetMs = report.ts - Date.now();
+      state.scanIntervalSec = report.feed.scan_interval_sec;
+      renderHealth(report);
+    } catch (err) {
+      $("health-note").textContent = "Book health unavailable (server unreachable).";
+    } finally {
+      window.setTimeout(pollHealth, HEALTH_POLL_MS);
+    }
+  }
+
+  function renderHealth(report) {
+    const corrupt = report.corrupt.length ? ` · ${report.corrupt.length} corrupt` : "";
+    $("health-note").textContent = `Books go stale after ${report.stale_after_sec} s${corrupt}.`;
+    const rows = report.exchanges.map((ex) => {
+      state.exchanges.add(ex.exchange);
+      const none = ex.fresh + ex.stale + ex.unhealthy === 0;
+      const lag = ex.max_lag_ms === null ? "–" : ex.max_lag_ms < 1000 ? `${ex.max_lag_ms} ms` : `${(ex.max_lag_ms / 1000).toFixed(1)} s`;
+      return el(
+        "tr",
+        { "data-exchange": ex.exchange },
+        el("td", {}, ex.exchange),
+        el("td", { class: "num" }, none ? "no books" : ex.fresh),
+        el("td", { class: `num${ex.stale ? " warn" : ""}` }, ex.stale),
+        el("td", { class: `num${ex.unhealthy ? " bad" : ""}` }, ex.unhealthy),
+        el("td", { class: "num" }, lag),
+        el("td", { class: "num" }, ex.last_update === null ? "–" : ago(report.ts - ex.last_update)),
+      );
+    });
+    $("health").tBodies[0].replaceChildren(...rows);
+    renderExchangeOptions();
+  }
+
+  // --- status and warnings ------------------------------------------------------------
+
+  function setConnection(kind) {
+    const pill = $("conn-status");
+    pill.dataset.state = kind;
+    pill.className = `pill ${kind === "live" ? "pill-live" : kind === "down" ? "pill-down" : "pill-wait"}`;
+    pill.textContent = kind === "live" ? "live" : kind === "down" ? "disconnected" : "connecting…";
+  }
+
+  function refreshStatus() {
+    const banner = $("feed-warning");
+    let warning = "";
+    let down = false;
+    if (state.lastScanTs !== null) {
+      const age = serverNow() - state.lastScanTs;
+      $("last-scan").textContent = `${new Date(state.lastScanTs).toLocaleTimeString()} (${ago(age)})`;
+      if (age > staleAfterMs()) {
+        warning = `Feed is stale: the last scan was ${ago(age)}; scans are expected every ${state.scanIntervalSec} s.`;
+      }
+    } else if (state.connected && Date.now() - state.connectedAt > staleAfterMs()) {
+      warning = "Feed is stale: no scan has arrived yet.";
+    }
+    if (!state.connected && state.reconnectAt !== null) {
+      const wait = Math.max(0, Math.ceil((state.reconnectAt - Date.now()) / 1000));
+      warning = `Live connection lost: reconnecting in ${wait} s (attempt ${state.attempts}). The table shows the last data received.`;
+      down = true;
+    }
+    banner.textContent = warning;
+    banner.hidden = warning === "";
+    banner.classList.toggle("down", down);
+    banner.dataset.kind = down ? "down" : warning ? "stale" : "";
+  }
+
+  // --- wiring -------------------------------------------------------------------------
+
+  $("filters").addEventListener("input", onFilterInput);
+  $("filters").addEventListener("change", onFilterInput);
+  $("opps").tHead.addEventListener("click", (event) => {
+    const th = event.target.closest("th[data-sort]");
+    if (th) setSort(th);
+  });
+  $("opps").tBodies[0].addEventListener("click", (event) => {
+    const row = event.target.closest("tr.opp-row");
+    if (row) toggleRow(row);
+  });
+  $("opps").tBodies[0].addEventListener("keydown", (event) => {
+    const row = event.target.closest("tr.opp-row");
+    if (row && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      toggleRow(row);
+    }
+  });
+
+  renderTable();
+  renderChart();
+  connect();
+  pollHealth();
+  window.setInterval(refreshStatus, 1000);
+})();
