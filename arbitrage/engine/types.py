@@ -110,3 +110,44 @@ class Opportunity:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         return data
+
+
+@dataclass(slots=True)
+class ExchangeBookCounts:
+    """How one exchange's books fared in a scan's slice."""
+
+    used: int = 0
+    stale: int = 0
+    unhealthy: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """What one scan found (opportunities, best net edge first) and how its slice looked."""
+
+    opportunities: list[Opportunity]
+    books_total: int
+    books_used: int
+    skipped_stale: int
+    skipped_unhealthy: int
+    # A book listed again for the same (exchange, symbol): the newest ts_ingest is kept.
+    skipped_duplicate: int = 0
+    per_exchange: dict[str, ExchangeBookCounts] = field(default_factory=dict)
+    spatial_ms: float = 0.0
+    triangular_ms: float = 0.0
+
+    def stats(self) -> dict[str, Any]:
+        """Everything but the opportunities, JSON-ready (logs, metrics, the feed)."""
+        return {
+            "books_total": self.books_total,
+            "books_used": self.books_used,
+            "skipped_stale": self.skipped_stale,
+            "skipped_unhealthy": self.skipped_unhealthy,
+            "skipped_duplicate": self.skipped_duplicate,
+            "per_exchange": {name: counts.as_dict() for name, counts in self.per_exchange.items()},
+            "spatial_ms": self.spatial_ms,
+            "triangular_ms": self.triangular_ms,
+        }
