@@ -41,3 +41,14 @@ def client_trader(trader) -> APIClient:
 @pytest.fixture
 def client_staff(staff) -> APIClient:
     return _token_client(staff.username)
+
+
+@pytest.fixture
+def store(settings):
+    """The process's book store, as the views find it: in memory, empty, its own for this test."""
+    from exchanges.store import get_book_store, reset_book_store
+
+    settings.REDIS_URL = ""
+    reset_book_store()
+    yield get_book_store()
+    reset_book_store()

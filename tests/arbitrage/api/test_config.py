@@ -83,7 +83,9 @@ def test_withdrawal_fees_are_created_filtered_and_validated(client_staff: APICli
 def test_settings_are_read_and_changed_by_staff(client_trader: APIClient, client_staff: APIClient):
     body = client_trader.get("/api/v1/settings/").json()
     assert body["min_net_edge_pct"] == "0.1000" and body["scan_interval_sec"] == "5.00"
-    response = client_staff.patch("/api/v1/settings/", {"min_net_edge_pct": "0.25", "scan_interval_sec": 2}, format="json")
+    response = client_staff.patch(
+        "/api/v1/settings/", {"min_net_edge_pct": "0.25", "scan_interval_sec": 2}, format="json"
+    )
     assert response.status_code == 200, response.json()
     saved = ScannerSettings.load()
     assert saved.min_net_edge_pct == Decimal("0.25") and saved.scan_interval_sec == Decimal("2")

@@ -102,7 +102,9 @@ def test_ordering_and_pagination(client_trader: APIClient, episodes):
         ("ordering=password", "ordering", "Select a valid choice"),
     ],
 )
-def test_invalid_filter_values_are_400s_naming_the_filter(client_trader: APIClient, query: str, field: str, message: str):
+def test_invalid_filter_values_are_400s_naming_the_filter(
+    client_trader: APIClient, query: str, field: str, message: str
+):
     response = client_trader.get(f"/api/v1/episodes/?{query}")
     assert response.status_code == 400
     errors = response.json()
