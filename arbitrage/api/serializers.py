@@ -176,7 +176,7 @@ class AdminFormValidatedSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         fields = list(self.form_class._meta.fields or ())
         # A new object starts from the model's defaults, as a blank admin form does.
-        base = self.instance if self.instance is not None else self.Meta.model()
+        base = self.instance if self.instance is not None else self.form_class._meta.model()
         data: dict[str, Any] = model_to_dict(base, fields=fields)
         data.update({name: value for name, value in attrs.items() if name in fields})
         # The form writes into the instance it checks: give it a copy, the view saves.
