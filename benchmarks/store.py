@@ -1,0 +1,113 @@
+"""The Redis book store at scan scale: `python -m benchmarks.store [REDIS_URL]`.
+
+Writes exchanges x symbols books of `levels` levels a side (14 x 500 x 20 by default, ~0.9
+KB each, like a full deployment) under a throwaway key of the given Redis database
+(default TEST_REDIS_URL or redis://127.0.0.1:6379/15; nothing else is touched), then
+times what a scan and the connectors do. The collector runs as in production: read_all
+holds it while decoding, and its first pass over the ~300,000 new objects when it resumes
+is part of the read_all row (a scan that holds it until the slice is dropped avoids it).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+from arbitrage.engine.book import OrderBookSnapshot
+from exchanges.store.codec import decode_books, gc_paused
+from exchanges.store.redis_store import RedisBookStore
+
+DEFAULT_URL = "redis://127.0.0.1:6379/15"
+
+
+def synthetic_books(exchanges: int, symbols: int, levels: int, seed: int = 7) -> list[OrderBookSnapshot]:
+    """Plausible books: one mid per symbol, each exchange a little off it, tick-spaced levels."""
+    rng = random.Random(seed)
+    books = []
+    for s in range(symbols):
+        # Prices on a tick grid and quantities with a few decimals, as exchanges send them.
+        decimals = rng.randrange(0, 9)
+        tick = 10.0**-decimals
+        mid_ticks = rng.randrange(10_000, 1_000_000)
+        for e in range(exchanges):
+            local = mid_ticks + rng.randrange(-50, 50)
+            bids = [[round((local - 1 - k) * tick, decimals), round(rng.uniform(0.01, 50.0), 4)] for k in range(levels)]
+            asks = [[round((local + 1 + k) * tick, decimals), round(rng.uniform(0.01, 50.0), 4)] for k in range(levels)]
+            ts = 1_750_000_000_000 + rng.randrange(1000)
+            books.append(
+                OrderBookSnapshot(
+                    exchange=f"exchange{e:02d}",
+                    symbol=f"C{s:04d}-USDT",
+                    bids=bids,
+                    asks=asks,
+                    ts_event=ts,
+                    ts_ingest=ts + rng.randrange(5, 80),
+                    meta={"seq_id": rng.randrange(10**9), "checksum_ok": True, "lag_ms": 40},
+                )
+            )
+    return books
+
+
+def _timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    fn()  # warm-up: connections, caches
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000.0)
+    return min(samples), statistics.median(samples)
+
+
+def store_rows(
+    redis_url: str, exchanges: int = 14, symbols: int = 500, levels: int = 20, repeats: int = 7
+) -> list[tuple[str, float, float, str]]:
+    """(name, min_ms, median_ms, note) rows for the fetch, the full read and the write."""
+    books = synthetic_books(exchanges, symbols, levels)
+    count = len(books)
+    store = RedisBookStore(redis_url, key_prefix=f"bench:{uuid.uuid4().hex}:", client_name="arbscan-benchmark")
+    try:
+        store.write_books(books)
+        stored = store.fetch_all()
+        megabytes = sum(len(value) for value in stored.values()) / 1e6
+        size = f"{count:,} books, {megabytes:.1f} MB, {megabytes * 1e3 / count:.2f} KB each"
+        read = store.read_all()
+        if len(read.books) != count or read.corrupt:
+            raise RuntimeError(f"read back {len(read.books)} books and {len(read.corrupt)} corrupt of {count}")
+
+        def decode_only() -> None:
+            with gc_paused():
+                decode_books(stored.items())  # dropped before the collector resumes
+
+        rows = [
+            ("store: fetch (one HGETALL)", *_timed(store.fetch_all, repeats), size),
+            ("store: decode + validate", *_timed(decode_only, repeats), "orjson + parse_book, collector held"),
+            (
+                "store: read_all (fetch + decode + validate)",
+                *_timed(store.read_all, repeats),
+                "+ the collector's one pass over the new slice",
+            ),
+            ("store: write_books (one MULTI/EXEC)", *_timed(lambda: store.write_books(books), repeats), size),
+        ]
+    finally:
+        store.clear()
+        store.close()
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    url = argv[0] if argv else os.environ.get("TEST_REDIS_URL", DEFAULT_URL)
+    rows = store_rows(url)
+    width = max(len(name) for name, *_ in rows)
+    print(f"{'case'.ljust(width)}  {'min ms':>8}  {'median ms':>9}  note")
+    for name, best, median, note in rows:
+        print(f"{name.ljust(width)}  {best:8.1f}  {median:9.1f}  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
