@@ -320,6 +320,8 @@ def short_cycles(weights: Mapping[Pair, float], limit: float = 0.0) -> list[tupl
 
     cycles: list[tuple[str, ...]] = []
     for i, (u, v) in enumerate(anchors):
+        if u not in lightest_into:
+            continue  # nothing leads back to u
         w0 = weights[(u, v)]
         for x, w1 in out.get(v, none).items():
             if x == u or not usable(v, x, i):

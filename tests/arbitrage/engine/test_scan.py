@@ -1,0 +1,69 @@
+"""scan_books: one coherent slice against one `now`, and what it says about the slice."""
+
+from __future__ import annotations
+
+from arbitrage.engine.scan import scan_books
+from arbitrage.engine.types import FeeSchedule, ScanParams
+from tests.arbitrage.engine.factories import NOW, book
+
+
+def pair(symbol: str = "BTC-USDT", bid: float = 101.0, **okx: object) -> list:
+    return [
+        book("okx", symbol, bids=[[99.9, 100]], asks=[[100, 100]], **okx),  # type: ignore[arg-type]
+        book("binance", symbol, bids=[[bid, 100]], asks=[[bid + 0.1, 100]]),
+    ]
+
+
+def test_stale_books_are_skipped_at_the_boundary() -> None:
+    at_bound = scan_books(pair(ts_ingest=NOW - 10_000), NOW, ScanParams(), FeeSchedule())
+    assert at_bound.skipped_stale == 0 and len(at_bound.opportunities) == 1
+    past = scan_books(pair(ts_ingest=NOW - 10_001), NOW, ScanParams(), FeeSchedule())
+    assert past.skipped_stale == 1 and past.opportunities == []
+    longer = scan_books(pair(ts_ingest=NOW - 10_001), NOW, ScanParams(stale_after_sec=10.5), FeeSchedule())
+    assert len(longer.opportunities) == 1
+
+
+def test_unhealthy_books_are_skipped() -> None:
+    result = scan_books(pair(healthy=False), NOW, ScanParams(), FeeSchedule())
+    assert result.opportunities == []
+    assert (result.books_total, result.books_used, result.skipped_unhealthy) == (2, 1, 1)
+
+
+def test_statistics_per_exchange() -> None:
+    books = [
+        *pair(),
+        book("okx", "ETH-USDT", bids=[[1, 1]], asks=[[2, 1]], ts_ingest=NOW - 60_000),
+        book("okx", "SOL-USDT", bids=[[1, 1]], asks=[[2, 1]], healthy=False),
+        book("kraken", "BTC-USDT", bids=[[1, 1]], asks=[[2, 1]], healthy=False, ts_ingest=NOW - 60_000),
+    ]
+    result = scan_books(books, NOW, ScanParams(), FeeSchedule())
+    assert (result.books_total, result.books_used, result.skipped_stale, result.skipped_unhealthy) == (5, 2, 1, 2)
+    counts = {name: c.as_dict() for name, c in result.per_exchange.items()}
+    assert counts == {
+        "okx": {"used": 1, "stale": 1, "unhealthy": 1},
+        "binance": {"used": 1, "stale": 0, "unhealthy": 0},
+        "kraken": {"used": 0, "stale": 0, "unhealthy": 1},
+    }
+    stats = result.stats()
+    assert stats["per_exchange"]["okx"] == {"used": 1, "stale": 1, "unhealthy": 1}
+    assert stats["spatial_ms"] >= 0 and stats["triangular_ms"] >= 0
+
+
+def test_a_book_listed_twice_counts_once_newest_first() -> None:
+    old = book("binance", "BTC-USDT", bids=[[150, 100]], asks=[[150.1, 100]], ts_ingest=NOW - 5_000)
+    result = scan_books([*pair(), old], NOW, ScanParams(), FeeSchedule())
+    assert result.skipped_duplicate == 1 and result.books_used == 2
+    [o] = result.opportunities
+    assert o.sell_vwap == 101.0  # the newer binance book
+
+
+def test_opportunities_come_best_net_edge_first() -> None:
+    books = [*pair("BTC-USDT", bid=101.0), *pair("ETH-USDT", bid=102.0), *pair("SOL-USDT", bid=100.6)]
+    result = scan_books(books, NOW, ScanParams(), FeeSchedule())
+    assert [o.symbol for o in result.opportunities] == ["ETH-USDT", "BTC-USDT", "SOL-USDT"]
+    assert all(o.ts_detected == NOW for o in result.opportunities)
+
+
+def test_an_empty_slice() -> None:
+    result = scan_books([], NOW, ScanParams(), FeeSchedule())
+    assert (result.opportunities, result.books_total, result.per_exchange) == ([], 0, {})
