@@ -6,9 +6,9 @@ while the other connectors and the sink carry on untouched. A connector that sta
 for `healthy_after` seconds starts its next backoff from the beginning again.
 
 `ConnectorRunner.run(stop)` is the async API; `run_connectors(...)` wraps it for callers
-that are not async: the `ingest` command (which also turns Ctrl-C / SIGTERM into a clean
-stop) and the embedded demo (which runs it in a background thread with a
-`threading.Event` to stop it).
+that are not async and stop it with a `threading.Event`: the `ingest` command (whose
+event `stop_on_signals()` sets on Ctrl-C / SIGTERM) and the embedded demo (which runs it
+in a background thread).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import random
 import signal
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, Literal
 
 from exchanges.connectors.base import CoalescingSink, Connector, SinkStats, describe_error
@@ -206,14 +207,12 @@ def run_connectors(
     *,
     stop: threading.Event | None = None,
     duration: float | None = None,
-    handle_signals: bool = False,
     flush_interval: float = 0.1,
     backoff: BackoffPolicy | None = None,
     progress_every: float | None = None,
 ) -> RunSummary:
     """Blocking: run the connectors into `store` until `stop` is set, `duration` seconds
-    passed, every connector finished, or (with `handle_signals`, main thread only) SIGINT or
-    SIGTERM arrived. A second Ctrl-C during shutdown raises KeyboardInterrupt as usual."""
+    passed, or every connector finished. See `stop_on_signals` for Ctrl-C."""
 
     async def main() -> RunSummary:
         sink = CoalescingSink(store, flush_interval=flush_interval)
@@ -222,8 +221,6 @@ def run_connectors(
         loop = asyncio.get_running_loop()
         if duration is not None:
             loop.call_later(duration, stopping.set)
-        if handle_signals:
-            _stop_on_signals(loop, stopping)
         watcher = asyncio.create_task(_watch_thread_event(stop, stopping)) if stop is not None else None
         try:
             await runner.run(stopping)
@@ -242,17 +239,29 @@ async def _watch_thread_event(event: threading.Event, stopping: asyncio.Event) -
     stopping.set()
 
 
-def _stop_on_signals(loop: asyncio.AbstractEventLoop, stopping: asyncio.Event) -> None:
-    def on_signal(signum: int) -> None:
-        logger.info("stopping", extra={"signal": signal.Signals(signum).name})
-        stopping.set()
-        # Restore the default so a second Ctrl-C interrupts a shutdown that hangs.
-        loop.remove_signal_handler(signum)
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by the first SIGINT (Ctrl-C) or SIGTERM (docker stop) while inside.
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(signum, on_signal, signum)
-        except (NotImplementedError, RuntimeError, ValueError):
-            # Not the main thread, or a platform without loop signal handlers: callers
-            # still stop through `stop`/`duration`, and Ctrl-C raises KeyboardInterrupt.
-            return
+    Installed for the whole block, so a signal that lands while the command is still
+    starting up stops it as cleanly as one that lands later. The first signal restores
+    the previous handlers: a second Ctrl-C during a shutdown that hangs interrupts as
+    usual. Off the main thread, where Python cannot take signals, the event is plain.
+    """
+    stop = threading.Event()
+    previous: dict[int, Any] = {}
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -6,20 +6,18 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 
-import exchanges.store
 from arbitrage.engine.book import parse_book
 from exchanges.models import Exchange, WatchedSymbol
+from exchanges.store import BookStore, get_book_store, reset_book_store
 
 REPO = Path(__file__).resolve().parents[2]
-
-needs_store = pytest.mark.skipif(
-    not hasattr(exchanges.store, "get_book_store"), reason="exchanges.store.get_book_store has not landed yet"
-)
 
 
 @pytest.fixture
@@ -51,16 +49,23 @@ def run_manage(env: dict[str, str], *args: str) -> tuple[int, str]:
     return process.returncode, stderr
 
 
-@pytest.fixture
-def book_store():  # type: ignore[no-untyped-def]
-    store = exchanges.store.get_book_store()  # type: ignore[attr-defined]
+@pytest.fixture(params=["memory", "redis"])
+def book_store(request: pytest.FixtureRequest, settings: Any) -> Iterator[BookStore]:
+    """The store `get_book_store()` hands the command: in-process, or the real Redis (db 15)."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_client")  # flushes db 15 before and after
+        settings.REDIS_URL = request.getfixturevalue("redis_url")
+    else:
+        settings.REDIS_URL = ""
+    reset_book_store()
+    store = get_book_store()
     store.clear()
     yield store
     store.clear()
+    reset_book_store()
 
 
-@needs_store
-def test_runs_for_the_given_duration_and_writes_every_book(book_store) -> None:  # type: ignore[no-untyped-def]
+def test_runs_for_the_given_duration_and_writes_every_book(book_store: BookStore) -> None:
     call_command(
         "ingest",
         "--connector=simulated",
@@ -78,9 +83,8 @@ def test_runs_for_the_given_duration_and_writes_every_book(book_store) -> None: 
         assert len(parse_book(book.to_dict()).bids) >= 20
 
 
-@needs_store
 @pytest.mark.django_db
-def test_defaults_to_what_admins_enabled(book_store) -> None:  # type: ignore[no-untyped-def]
+def test_defaults_to_what_admins_enabled(book_store: BookStore) -> None:
     Exchange.objects.exclude(id__in=["bybit", "gemini"]).update(enabled=False)
     WatchedSymbol.objects.exclude(symbol__in=["SOL-USDT", "XRP-USDT"]).update(enabled=False)
     call_command("ingest", "--connector=simulated", "--interval=0.05", "--duration=0.2")
@@ -99,7 +103,6 @@ def test_an_empty_watchlist_is_a_clear_error() -> None:
         call_command("ingest", "--connector=simulated", "--duration=0.1")
 
 
-@needs_store
 def test_ctrl_c_stops_cleanly_with_exit_code_zero(cli_env: dict[str, str]) -> None:
     process = manage(
         cli_env,

@@ -53,7 +53,6 @@ def run_simulated_market(
     config: SimulationConfig | None = None,
     duration: float | None = None,
     progress_every: float | None = None,
-    handle_signals: bool = False,
 ) -> RunSummary:
     """Write simulated books into `store` every `interval` seconds until `stop_event` is set
     (or `duration` seconds passed). Blocking; safe to run in a background thread."""
@@ -63,6 +62,5 @@ def run_simulated_market(
         store,
         stop=stop_event,
         duration=duration,
-        handle_signals=handle_signals,
         progress_every=progress_every,
     )

@@ -106,6 +106,7 @@ class Command(BaseCommand):
             if not exchanges:
                 raise CommandError("no exchange is enabled: enable some in admin, or pass --exchanges")
 
+        from exchanges.connectors.runner import stop_on_signals
         from exchanges.connectors.simulated import run_simulated_market
         from exchanges.store import get_book_store
 
@@ -115,30 +116,31 @@ class Command(BaseCommand):
                 "REDIS_URL is not set: books stay in this process's memory where no scanner reads them "
                 "(set REDIS_URL for full mode, or run `manage.py demo`)"
             )
-        logger.info(
-            "ingest started",
-            extra={
-                "connector": connector,
-                "symbols": len(symbols),
-                "exchanges": len(exchanges),
-                "interval_sec": options["interval"],
-                "store": type(store).__name__,
-            },
-        )
         try:
-            summary = run_simulated_market(
-                store,
-                symbols,
-                exchanges,
-                interval=options["interval"],
-                seed=options["seed"],
-                duration=options["duration"],
-                progress_every=options["progress_every"],
-                handle_signals=True,
-            )
+            with stop_on_signals() as stop:
+                logger.info(
+                    "ingest started",
+                    extra={
+                        "connector": connector,
+                        "symbols": len(symbols),
+                        "exchanges": len(exchanges),
+                        "interval_sec": options["interval"],
+                        "store": type(store).__name__,
+                    },
+                )
+                summary = run_simulated_market(
+                    store,
+                    symbols,
+                    exchanges,
+                    interval=options["interval"],
+                    stop_event=stop,
+                    seed=options["seed"],
+                    duration=options["duration"],
+                    progress_every=options["progress_every"],
+                )
         except KeyboardInterrupt:
-            # Ctrl-C before the loop took over signals, or a second one while shutting down.
-            logger.warning("ingest interrupted")
+            # A second Ctrl-C while shutting down: the user wants out now.
+            logger.warning("ingest interrupted during shutdown")
             sys.exit(130)
         logger.info(
             "ingest stopped",

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
+import threading
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from exchanges.connectors.base import BookSink, CoalescingSink
-from exchanges.connectors.runner import BackoffPolicy, ConnectorRunner, run_connectors
+from exchanges.connectors.runner import BackoffPolicy, ConnectorRunner, run_connectors, stop_on_signals
 from exchanges.store.base import BookStore
 
 from .helpers import RecordingStore, book, eventually
@@ -159,3 +162,25 @@ def test_nonsense_backoff_is_refused(kwargs: dict[str, float]) -> None:
 def _stored_seq(store: BookStore, exchange: str) -> int:
     stored = {b.key: b for b in store.read_all().books}.get((exchange, "BTC-USDT"))
     return int(stored.meta["seq_id"]) if stored else 0
+
+
+def test_the_first_signal_stops_and_the_second_goes_to_the_previous_handler() -> None:
+    received: list[int] = []
+    original = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        with stop_on_signals() as stop:
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert stop.wait(20)
+            assert received == []
+            os.kill(os.getpid(), signal.SIGTERM)  # e.g. a second Ctrl-C while shutdown hangs
+        assert received == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, original)
+
+
+def test_stopping_from_another_thread_ends_a_blocking_run(store: BookStore) -> None:
+    stop = threading.Event()
+    steady = Steady("bitget")
+    threading.Timer(0.1, stop.set).start()
+    summary = run_connectors([steady], store, stop=stop)
+    assert stop.is_set() and steady.cancelled and summary.statuses["bitget"].state == "stopped"
