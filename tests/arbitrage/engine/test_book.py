@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from arbitrage.engine.book import BookError, OrderBookSnapshot, parse_book, parse_book_json
 
-FUZZ = settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 exchanges = st.from_regex(r"[a-z][a-z0-9]{0,11}", fullmatch=True)
 symbols = st.from_regex(r"[A-Z0-9]{1,8}-[A-Z]{2,6}", fullmatch=True)
@@ -110,7 +110,7 @@ def test_optional_fields_default() -> None:
 
 # --- malformed books -------------------------------------------------------------------
 
-BAD_NUMBERS = [
+BAD_NUMBERS: list[Any] = [
     True,
     False,
     None,
