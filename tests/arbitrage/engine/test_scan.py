@@ -67,3 +67,22 @@ def test_opportunities_come_best_net_edge_first() -> None:
 def test_an_empty_slice() -> None:
     result = scan_books([], NOW, ScanParams(), FeeSchedule())
     assert (result.opportunities, result.books_total, result.per_exchange) == ([], 0, {})
+
+
+def test_a_realistic_fair_market_has_nothing_and_planted_mispricings_are_found() -> None:
+    from benchmarks.engine import NOW_MS, synthetic_books
+
+    fair = synthetic_books(exchanges=4, symbols=80, levels=5, spatial_plants=0, triangular_plants=0)
+    assert scan_books(fair, NOW_MS, ScanParams(), FeeSchedule()).opportunities == []
+
+    # A0000 priced high on binance in all its markets; A0003-BTC cheap on okx.
+    planted = synthetic_books(exchanges=4, symbols=80, levels=5, spatial_plants=1, triangular_plants=1)
+    found = scan_books(planted, NOW_MS, ScanParams(), FeeSchedule()).opportunities
+    spatial = {(o.symbol.split("-")[0], o.buy_exchange, o.sell_exchange) for o in found if o.type == "spatial"}
+    pricey = {(base, buy) for base, buy, sell in spatial if base == "A0000" and sell == "binance"}
+    cheap = {(base, sell) for base, buy, sell in spatial if base == "A0003" and buy == "okx"}
+    assert len(pricey) == 3 and len(cheap) == 3  # the three other exchanges each time
+    assert len(spatial) == 6
+    cycles = [o for o in found if o.type == "triangular"]
+    assert cycles and {o.exchange for o in cycles} == {"okx"}
+    assert all("A0003" in (o.path or []) for o in cycles)
