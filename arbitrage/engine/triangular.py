@@ -26,11 +26,11 @@ Finding them, cheapest check first:
    each next leg what the previous one produced) and reported when its net edge clears
    min_net_edge_pct.
 
-The candidate floor is a rate product of 1 (a negative cycle, as the design says), lowered
-when min_net_edge_pct + slippage is below zero (then a cycle that loses a little is still
-reported), and always 10 bps below what the re-walk needs: the re-walk's amounts differ
-slightly from the detection amounts, and a cycle the re-walk would clear is not dropped
-for that difference.
+The candidate floor is a rate product of 1 (a negative cycle, as the design says), lower
+when min_net_edge_pct + slippage is near or below zero (then a cycle that loses a little
+may still be reported), and always at least 10 bps below the product the re-walk needs:
+the re-walk's amounts differ slightly from the detection amounts, and a cycle the re-walk
+would clear is not dropped for that difference.
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def exchange_cycles(
     taker_bps: float,
     now_ms: int,
 ) -> list[Opportunity]:
+    """The reportable cycles of one exchange's usable books (steps 1-5 of the module doc)."""
     keep = 1.0 - taker_bps / 10_000.0
     listed = _listing(books)
     prices = usdt_prices(listed, usdt_fallback)
@@ -172,7 +173,7 @@ def _best_per_pair(rated: Iterable[tuple[Market, float]]) -> list[tuple[Market, 
     return list(best.values())
 
 
-def _best_value_ratio(listed: Iterable[Listing], prices: Mapping[str, float], keep: float) -> float:
+def _best_value_ratio(listed: Sequence[Listing], prices: Mapping[str, float], keep: float) -> float:
     """The largest top-of-book rate * usdt_price(dst) / usdt_price(src) over all edges:
     exp(-weight) of the lightest potential-shifted edge (an unpriced asset has potential 0,
     that is price 1)."""
@@ -207,7 +208,7 @@ def _mid(book: OrderBookSnapshot) -> float:
     return (book.bids or book.asks)[0][0]
 
 
-def usdt_prices(listed: Iterable[Listing], fallback: Callable[[str], float | None]) -> dict[str, float]:
+def usdt_prices(listed: Sequence[Listing], fallback: Callable[[str], float | None]) -> dict[str, float]:
     """USDT price of each asset of an exchange, from its own markets' mids.
 
     Breadth-first from USDT: an asset with an ASSET-USDT market gets that market's mid,
@@ -215,19 +216,19 @@ def usdt_prices(listed: Iterable[Listing], fallback: Callable[[str], float | Non
     `fallback` where it knows them; the rest have no price.
     """
     prices = {"USDT": 1.0}
+    for book, base, quote in listed:
+        if quote == "USDT" and base not in prices and (book.bids or book.asks):
+            prices[base] = _mid(book)
+        elif base == "USDT" and quote not in prices and (book.bids or book.asks):
+            prices[quote] = 1.0 / _mid(book)
+    if all(base in prices and quote in prices for book, base, quote in listed if book.bids or book.asks):
+        return prices  # every asset has an ASSET-USDT (or USDT-ASSET) market: the usual case
     links: dict[str, list[tuple[str, float]]] = {}
     for book, base, quote in listed:
-        if not book.bids and not book.asks:
-            continue
-        mid = _mid(book)
-        if quote == "USDT":
-            prices.setdefault(base, mid)
-        elif base == "USDT":
-            prices.setdefault(quote, 1.0 / mid)
-        links.setdefault(quote, []).append((base, mid))  # (other, units of here per other)
-        links.setdefault(base, []).append((quote, 1.0 / mid))
-    if all(asset in prices for asset in links):
-        return prices  # every asset has an ASSET-USDT (or USDT-ASSET) market
+        if book.bids or book.asks:
+            mid = _mid(book)
+            links.setdefault(quote, []).append((base, mid))  # (other, units of here per other)
+            links.setdefault(base, []).append((quote, 1.0 / mid))
     queue = deque(prices)
     unpriced = sorted(asset for asset in links if asset not in prices)
     while True:

@@ -294,3 +294,25 @@ def test_raising_the_fee_never_raises_a_net_edge(market: tuple, raise_bps: float
     after = triangular(books, everything, FeeSchedule(taker_fee_bps={"ex": taker + raise_bps}))
     for symbol in set(before) & set(after):
         assert after[symbol].net_edge_pct <= before[symbol].net_edge_pct + 1e-12
+
+
+def test_an_exchange_without_usdt_markets_is_sized_at_the_slice_usdt_mids() -> None:
+    # kraken lists only the crosses; okx's USDT books price them (1000 USDT = 0.02 BTC).
+    books = [
+        book("kraken", "ETH-BTC", bids=[[0.059999, 1e3]], asks=[[0.060001, 1e3]]),
+        book("kraken", "SOL-BTC", bids=[[0.0029999, 1e4]], asks=[[0.0030001, 1e4]]),
+        book("kraken", "SOL-ETH", bids=[[0.0515, 1e4]], asks=[[0.0516, 1e4]]),
+        book("okx", "BTC-USDT", bids=[[49_999, 100]], asks=[[50_001, 100]]),
+        book("okx", "ETH-USDT", bids=[[2_999.9, 1e3]], asks=[[3_000.1, 1e3]]),
+    ]
+    found = triangular(books)
+    assert set(found) == {"BTC>SOL>ETH>BTC"}
+    o = found["BTC>SOL>ETH>BTC"]
+    assert o.exchange == "kraken"
+    product = KEEP**3 / 0.0030001 * 0.0515 * 0.059999
+    assert o.net_edge_pct == pytest.approx((product - 1) * 100 - 0.05)
+    assert o.expected_profit_usdt == pytest.approx(o.net_edge_pct * 10)
+    # All of the SOL-BTC asks (1e4 SOL) is the thinnest leg, in BTC; the profit is linear.
+    assert o.available_qty == pytest.approx(1e4 * 0.0030001)
+    assert o.optimal_qty == pytest.approx(o.available_qty)
+    assert o.optimal_profit_usdt == pytest.approx(o.available_qty * (product - 1.0005) * 50_000)
