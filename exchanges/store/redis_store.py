@@ -109,8 +109,6 @@ class RedisBookStore:
             # One quick retry covers a pooled connection that a Redis restart closed; a
             # server that is really gone fails fast, and the scan retries at its next tick.
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1),
-            # A full slice is ~6 MB: read it in large chunks, not redis-py's default 32 KB.
-            socket_read_size=1 << 20,
         )
         self._mark = self._client.register_script(_MARK_UNHEALTHY)
 
