@@ -47,9 +47,8 @@ def test_stale_books_are_left_out_of_the_slice():
 
 def test_a_second_scan_is_refused_while_one_runs():
     store = MemoryBookStore()
-    with scan_guard(store) as first:
-        with scan_guard(store) as second:
-            assert (first, second) == (True, False)
+    with scan_guard(store) as first, scan_guard(store) as second:
+        assert (first, second) == (True, False)
     with scan_guard(store) as again:
         assert again
 
