@@ -4,6 +4,7 @@ the live feed (arbitrage.api.feed_filters); an invalid value is a 400 naming the
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
@@ -23,7 +24,8 @@ def _validator(parser: Callable[[Any], Any]) -> Callable[[Any], None]:
         try:
             parser(value)
         except ValueError as exc:
-            raise ValidationError(str(exc)) from None
+            # django-filter %-formats messages, and this one quotes the user's value.
+            raise ValidationError(str(exc).replace("%", "%%")) from None
 
     return validate
 
@@ -60,6 +62,19 @@ class ExchangeFilter(django_filters.CharFilter):
         return qs.filter(Q(buy_exchange=wanted) | Q(sell_exchange=wanted) | Q(exchange=wanted))
 
 
+def _representable_in_utc(value: datetime) -> None:
+    # 0001-01-01T00:00+01:00 parses, but is a year-0 instant the database cannot hold.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError("Date/time out of range: use a year from 1 to 9999 in UTC.") from None
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, validators=[_representable_in_utc], **kwargs)
+
+
 class RiskFilter(django_filters.ChoiceFilter):
     def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
         if value in (None, ""):
@@ -85,10 +100,8 @@ class EpisodeFilter(django_filters.FilterSet):
         coerce=lambda value: value == "true",
         help_text="true: still seen in the latest scan",
     )
-    since = django_filters.IsoDateTimeFilter(
-        field_name="last_seen", lookup_expr="gte", help_text="seen at or after this time (ISO 8601)"
-    )
-    until = django_filters.IsoDateTimeFilter(
+    since = InstantFilter(field_name="last_seen", lookup_expr="gte", help_text="seen at or after this time (ISO 8601)")
+    until = InstantFilter(
         field_name="first_seen", lookup_expr="lte", help_text="first seen at or before this time (ISO 8601)"
     )
     ordering = django_filters.OrderingFilter(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path
 from rest_framework.routers import DefaultRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from arbitrage.api import docs, views
 
@@ -15,8 +14,8 @@ router.register("exchanges", views.ExchangeViewSet, basename="exchange")
 router.register("withdrawal-fees", views.WithdrawalFeeViewSet, basename="withdrawal-fee")
 
 v1_patterns: list[URLPattern | URLResolver] = [
-    path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", views.TokenRefreshAccessView.as_view(), name="token-refresh"),
     path("opportunities/", views.CurrentOpportunitiesView.as_view(), name="opportunities-current"),
     path("books/health/", views.BookHealthView.as_view(), name="books-health"),
     path("settings/", views.ScannerSettingsView.as_view(), name="scanner-settings"),

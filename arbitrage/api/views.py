@@ -12,15 +12,18 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status, viewsets
 from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from arbitrage import latest
 from arbitrage.api import feed_filters
 from arbitrage.api.filters import EpisodeFilter, WithdrawalFeeFilter
+from arbitrage.api.pagination import Pagination
 from arbitrage.api.permissions import IsStaffOrReadOnly
 from arbitrage.api.serializers import (
     CurrentScanSerializer,
@@ -47,6 +50,9 @@ class ServiceUnavailable(APIException):
     default_code = "store_unavailable"
 
 
+# No endpoint takes files: JSON, or a plain form (curl -d), and nothing else.
+PARSERS = [JSONParser, FormParser]
+
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="not logged in, or a bad or expired token"),
     403: OpenApiResponse(ErrorSerializer, description="logged in, but not allowed"),
@@ -58,6 +64,45 @@ STORE_DOWN = {503: OpenApiResponse(ErrorSerializer, description="the book store 
 
 def _query(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: request.query_params[name] for name in names if name in request.query_params}
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="send as `Authorization: Bearer <access>`; short-lived")
+    refresh = serializers.CharField(help_text="trade for a new access token at /api/v1/auth/token/refresh/")
+
+
+class AccessTokenSerializer(serializers.Serializer):
+    access = serializers.CharField()
+
+
+@extend_schema_view(
+    post=extend_schema(
+        responses={
+            200: TokenPairSerializer,
+            **BAD_REQUEST,
+            401: OpenApiResponse(ErrorSerializer, description="wrong username or password"),
+        }
+    )
+)
+class TokenObtainView(TokenObtainPairView):
+    """Log in with username and password; get an access and a refresh token."""
+
+    parser_classes = PARSERS
+
+
+@extend_schema_view(
+    post=extend_schema(
+        responses={
+            200: AccessTokenSerializer,
+            **BAD_REQUEST,
+            401: OpenApiResponse(ErrorSerializer, description="a bad or expired refresh token"),
+        }
+    )
+)
+class TokenRefreshAccessView(TokenRefreshView):
+    """Trade a refresh token for a new access token."""
+
+    parser_classes = PARSERS
 
 
 class CurrentOpportunitiesView(APIView):
@@ -101,6 +146,7 @@ class EpisodeViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = Opportunity.objects.all().order_by("-last_seen", "-id")
     serializer_class = EpisodeSerializer
+    pagination_class = Pagination
     filterset_class = EpisodeFilter
 
 
@@ -158,7 +204,7 @@ class BookHealthView(APIView):
 def _config_schema(serializer: type[serializers.Serializer]) -> dict[str, Any]:
     """Per-action schemas of a configuration viewset: its bodies plus the error bodies."""
     return {
-        "list": extend_schema(responses={200: serializer(many=True), **ERRORS}),
+        "list": extend_schema(responses={200: serializer(many=True), **BAD_REQUEST, **ERRORS}),
         "retrieve": extend_schema(responses={200: serializer, **ERRORS, **NOT_FOUND}),
         "create": extend_schema(responses={201: serializer, **BAD_REQUEST, **ERRORS}),
         "update": extend_schema(responses={200: serializer, **BAD_REQUEST, **ERRORS, **NOT_FOUND}),
@@ -173,6 +219,8 @@ class ExchangeViewSet(viewsets.ModelViewSet):
 
     queryset = Exchange.objects.all()
     serializer_class = ExchangeSerializer
+    parser_classes = PARSERS
+    pagination_class = Pagination
     permission_classes = [IsAuthenticated, IsStaffOrReadOnly]
     filterset_fields = ("enabled",)
 
@@ -194,6 +242,8 @@ class WithdrawalFeeViewSet(viewsets.ModelViewSet):
 
     queryset = WithdrawalFee.objects.select_related("exchange").all()
     serializer_class = WithdrawalFeeSerializer
+    parser_classes = PARSERS
+    pagination_class = Pagination
     permission_classes = [IsAuthenticated, IsStaffOrReadOnly]
     filterset_class = WithdrawalFeeFilter
 
@@ -217,6 +267,7 @@ class ScannerSettingsView(generics.RetrieveUpdateAPIView):
     rules as admin (e.g. the extreme edge must be above the min net edge)."""
 
     serializer_class = ScannerSettingsSerializer
+    parser_classes = PARSERS
     permission_classes = [IsAuthenticated, IsStaffOrReadOnly]
     filter_backends: list[Any] = []
 

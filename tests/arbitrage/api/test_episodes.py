@@ -96,9 +96,11 @@ def test_ordering_and_pagination(client_trader: APIClient, episodes):
         ("min_net_edge=lots", "min_net_edge", "Enter a number"),
         ("risk=scary", "risk", "Select a valid choice"),
         ("since=yesterday", "since", "Enter a valid date/time"),
+        ("until=0001-01-01T00:00:00%2B01:00", "until", "out of range"),
         ("is_open=maybe", "is_open", ""),
         ("symbol=BTC_USDT", "symbol", "neither an asset (BTC) nor a symbol (BTC-USDT)"),
         ("exchange=Bin%20ance", "exchange", "is not an exchange id"),
+        ("exchange=50%25s%25d", "exchange", "'50%s%d' is not an exchange id"),
         ("ordering=password", "ordering", "Select a valid choice"),
     ],
 )
@@ -110,6 +112,12 @@ def test_invalid_filter_values_are_400s_naming_the_filter(
     errors = response.json()
     assert list(errors) == [field]
     assert message in errors[field][0]
+
+
+def test_a_huge_limit_is_capped_not_a_server_error(client_trader: APIClient, episodes):
+    response = client_trader.get(f"/api/v1/episodes/?limit={10**30}&offset={10**30}")
+    assert response.status_code == 200 and response.json()["results"] == []
+    assert client_trader.get(f"/api/v1/episodes/?limit={10**30}").json()["count"] == 3
 
 
 def test_episodes_are_read_only(client_staff: APIClient, episodes):
