@@ -1,6 +1,7 @@
 """Chooses what to plant: which symbol, venues or triangle, how big and for how long.
 
-Two plants never share a symbol, so each one's calibration stays exact. Explicit choices
+Two plants never share a symbol or a dislocated venue, so each one's calibration stays
+exact and no two add up to more than either promised. Explicit choices
 (tests, a demo button) are validated; whatever is left open is drawn from the seeded RNG.
 """
 
@@ -60,11 +61,12 @@ class PlantPicker:
         free = [s for s in self._spatial_symbols if s not in busy]
         if symbol is None and free:
             symbol = rng.choice(free)
-        if symbol is None or symbol in busy:
+        venue = self._free_venue(exchange, active, exclude=partner)
+        if symbol is None or symbol in busy or venue is None:
             return None
         return PlantedEdge(
             kind="spatial",
-            exchange=exchange or rng.choice([e for e in self._exchanges if e != partner]),
+            exchange=venue,
             symbol=symbol,
             net_edge_pct=net_edge_pct if net_edge_pct is not None else rng.uniform(*self._config.spatial_edge_pct),
             started_ms=now_ms,
@@ -91,11 +93,12 @@ class PlantPicker:
         free = [p for p in self._triangles if not _cycle_symbols(p, self._symbols) & busy]
         if path is None and free:
             path = rng.choice(free)
-        if path is None or path not in free:
+        venue = self._free_venue(exchange, active)
+        if path is None or path not in free or venue is None:
             return None
         return PlantedEdge(
             kind="triangular",
-            exchange=exchange or rng.choice(self._exchanges),
+            exchange=venue,
             # The one leg that does not touch USDT: shifting it leaves the legs' USDT
             # prices, which every other venue shares, alone.
             symbol=next(s for s in _cycle_symbols(path, self._symbols) if USDT not in s.split("-")),
@@ -104,6 +107,17 @@ class PlantPicker:
             expires_ms=now_ms + self._lifetime_ms(lifetime_sec),
             path=tuple(path),
         )
+
+    def _free_venue(
+        self, exchange: str | None, active: Sequence[PlantedEdge], exclude: str | None = None
+    ) -> str | None:
+        # Two dislocated books on one venue would compound into a triangle far beyond
+        # either plant's promise (ETH-USDT rich and LINK-USDT cheap: LINK->ETH pays both).
+        taken = {plant.exchange for plant in active}
+        if exchange is not None:
+            return None if exchange in taken else exchange
+        free = [e for e in self._exchanges if e not in taken and e != exclude]
+        return self._rng.choice(free) if free else None
 
     def _lifetime_ms(self, lifetime_sec: float | None) -> int:
         seconds = lifetime_sec if lifetime_sec is not None else self._rng.uniform(*self._config.plant_lifetime_sec)

@@ -212,10 +212,14 @@ def test_random_triangular_plants_hit_their_target():
     assert len({path for _, path, _ in planted}) == 2  # both directions around the triangle
 
 
-def test_two_plants_never_share_a_symbol():
-    m = market(symbols=["BTC-USDT"], exchanges=["binance", "okx", "bybit"])
-    assert m.plant_spatial(T0) is not None
-    assert m.plant_spatial(T0) is None
+def test_two_plants_never_share_a_symbol_or_a_dislocated_venue():
+    m = market(symbols=["BTC-USDT", "ETH-USDT"], exchanges=["binance", "okx", "bybit"])
+    first = m.plant_spatial(T0, symbol="BTC-USDT", exchange="okx")
+    assert first is not None
+    assert m.plant_spatial(T0, symbol="BTC-USDT") is None
+    assert m.plant_spatial(T0, symbol="ETH-USDT", exchange="okx") is None
+    second = m.plant_spatial(T0, symbol="ETH-USDT")
+    assert second is not None and second.exchange != "okx"
 
 
 @pytest.mark.parametrize(
