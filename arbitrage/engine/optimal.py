@@ -40,23 +40,20 @@ def spatial_optimum(
     an affine part plus w |b0| / q, which is convex for q > 0 (w >= 0). A convex function
     on an interval is largest at an end of it, so the maximum over (0, q_max] is at a
     boundary of one of the ladders, or at q_max (where the shallower side runs out, also
-    a boundary). Walking both ladders together visits each of them once.
+    a boundary). Walking both ladders together visits each of them once, and stops early:
+    within a segment dP/dq = b - (1 + c) a - w |b0| / q^2 <= b - (1 + c) a, and that
+    marginal only falls from segment to segment (bids descend, asks ascend), so once it is
+    <= 0 the profit can only fall from there on.
     """
-    qty, profit = _spatial_best_boundary(asks, bids, 1.0 + cost_rate, withdraw_fee)
-    return (qty, profit) if profit > 0.0 else (0.0, 0.0)
-
-
-def _spatial_best_boundary(
-    asks: Sequence[Level], bids: Sequence[Level], one_plus_c: float, withdraw_fee: float
-) -> tuple[float, float]:
     if not asks or not bids:
         raise ValueError("spatial_optimum needs levels on both sides")
+    one_plus_c = 1.0 + cost_rate
     i = j = 0
     ask_price, ask_left = asks[0]
     bid_price, bid_left = bids[0]
     qty = cost = proceeds = 0.0
-    best = (0.0, -math.inf)
-    while True:
+    best = (0.0, 0.0)  # not trading: what any size must beat
+    while bid_price - one_plus_c * ask_price > 0.0:
         step = ask_left if ask_left < bid_left else bid_left
         qty += step
         cost += ask_price * step
@@ -69,13 +66,14 @@ def _spatial_best_boundary(
         if ask_left <= 0.0:
             i += 1
             if i == len(asks):
-                return best
+                break
             ask_price, ask_left = asks[i]
         if bid_left <= 0.0:
             j += 1
             if j == len(bids):
-                return best
+                break
             bid_price, bid_left = bids[j]
+    return best
 
 
 @dataclass(frozen=True, slots=True)
