@@ -69,7 +69,7 @@ class MarketThread:
 
 
 def start_simulated_market(symbols: list[str], exchanges: list[str], interval_sec: float = 1.0) -> MarketThread:
-    from exchanges.connectors.simulated import run_simulated_market
+    from exchanges.connectors.simulated import SimulationConfig, run_simulated_market
     from exchanges.store import get_book_store
 
     stop = threading.Event()
@@ -81,6 +81,10 @@ def start_simulated_market(symbols: list[str], exchanges: list[str], interval_se
             "exchanges": exchanges,
             "interval": interval_sec,
             "stop_event": stop,
+            # Livelier than the default market, and an edge from the first scan on.
+            "config": SimulationConfig(
+                plant_on_start=True, spatial_plants_per_minute=3, triangular_plants_per_minute=1
+            ),
         },
         name="simulated-market",
         daemon=True,

@@ -80,8 +80,11 @@ class SimulatedMarket:
 
     def tick(self, now_ms: int) -> list[OrderBookSnapshot]:
         """Advance the market to `now_ms` and return every book, in (exchange, symbol) order."""
+        first = self._last_ms is None
         dt = 0.0 if self._last_ms is None else min(max(now_ms - self._last_ms, 0) / 1000, 60.0)
         self._last_ms = now_ms
+        if first and self.config.plant_on_start:
+            self.plant_spatial(now_ms)
         if dt > 0:
             self._walk(dt)
         self._expire_plants(now_ms)

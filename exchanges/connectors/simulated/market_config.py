@@ -12,6 +12,8 @@ class SimulationConfig:
     spatial_plants_per_minute: float = 1.0
     triangular_plants_per_minute: float = 0.25
     max_active_plants: int = 2
+    # Plant a spatial edge on the first tick, so a first look at the demo shows one at once.
+    plant_on_start: bool = False
     plant_lifetime_sec: tuple[float, float] = (15.0, 30.0)  # 3-6 scans of 5 s
     spatial_edge_pct: tuple[float, float] = (0.4, 1.2)
     triangular_edge_pct: tuple[float, float] = (0.3, 1.0)
