@@ -134,7 +134,22 @@ def run(repeat: int) -> list[Row]:
         rows += _rows_for(symbols, repeat)
     # Stress: a mispriced cross market on every exchange, hundreds of cycles to report.
     rows += _rows_for(500, repeat, triangular_plants=14, label=", 14 mispriced")
+    rows.append(_fair_triangular(500, repeat))
     return rows
+
+
+def _fair_triangular(symbols: int, repeat: int) -> Row:
+    """The usual case: no cycle anywhere, so no VWAP, no Bellman-Ford pass, no search."""
+    books = synthetic_books(symbols=symbols, spatial_plants=0, triangular_plants=0)
+    by_symbol, by_exchange = _grouped(books)
+    params, fees = ScanParams(), FeeSchedule()
+    row = measure(
+        "engine",
+        f"triangular 14 x {symbols} x 20, fair market",
+        lambda: find_triangular(by_exchange, UsdtMids(by_symbol), params, fees, NOW_MS),
+        repeat,
+    )
+    return replace(row, note=f"{row.median_ms / len(by_exchange):.3f} ms per exchange")
 
 
 def _rows_for(symbols: int, repeat: int, triangular_plants: int = 2, label: str = "") -> list[Row]:
