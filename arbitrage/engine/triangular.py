@@ -101,6 +101,8 @@ def exchange_cycles(
 ) -> list[Opportunity]:
     """The reportable cycles of one exchange's usable books (steps 1-5 of the module doc)."""
     keep = 1.0 - taker_bps / 10_000.0
+    if keep <= 0.0:
+        return []  # a fee of 100 % or more leaves nothing to trade
     listed = _listing(books)
     prices = usdt_prices(listed, usdt_fallback)
     # A candidate's weights sum to at most `limit`. Bellman-Ford sees only negative cycles,

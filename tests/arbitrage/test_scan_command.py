@@ -202,6 +202,7 @@ class TestFeesFile:
             ({"taker_fee_bps": {"Binance": 10}}, "lower-case exchange id"),
             ({"taker_fee_bps": {"binance": True}}, "taker_fee_bps.binance: expected a non-negative number"),
             ({"taker_fee_bps": {"binance": "nan"}}, "taker_fee_bps.binance"),
+            ({"taker_fee_bps": {"binance": 10_000}}, "taker_fee_bps.binance: a fee in basis points must be below"),
             ({"withdraw_fees": {"binance": {"btc": 1}}}, "upper-case asset code"),
             ({"withdraw_fees": {"binance": 1}}, "withdraw_fees.binance: expected an object"),
             ({"withdraw_fees": {"binance": {"BTC": -0.1}}}, "withdraw_fees.binance.BTC"),

@@ -203,10 +203,11 @@ def parse_fee_overrides(raw: Any) -> FeeOverrides:
     unknown = sorted(set(raw) - {"taker_fee_bps", "withdraw_fees"})
     if unknown:
         raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}: expected taker_fee_bps, withdraw_fees")
-    taker = {
-        exchange: _fee(value, f"taker_fee_bps.{exchange}")
-        for exchange, value in _exchange_map(raw.get("taker_fee_bps", {}), "taker_fee_bps").items()
-    }
+    taker = {}
+    for exchange, value in _exchange_map(raw.get("taker_fee_bps", {}), "taker_fee_bps").items():
+        taker[exchange] = _fee(value, f"taker_fee_bps.{exchange}")
+        if taker[exchange] >= 10_000:
+            raise ValueError(f"taker_fee_bps.{exchange}: a fee in basis points must be below 10000, got {value!r}")
     withdraw: dict[str, dict[str, float]] = {}
     for exchange, assets in _exchange_map(raw.get("withdraw_fees", {}), "withdraw_fees").items():
         where = f"withdraw_fees.{exchange}"

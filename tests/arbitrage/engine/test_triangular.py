@@ -74,6 +74,7 @@ def test_fees_and_threshold_decide() -> None:
     assert triangular(TRIANGLE, ScanParams(min_net_edge_pct=o.net_edge_pct + 1e-9)) == {}
     assert triangular(TRIANGLE, fees=FeeSchedule(taker_fee_bps={"binance": 70})) == {}  # 3 x 0.7 % > 1.98 %
     assert triangular(TRIANGLE, fees=FeeSchedule(taker_fee_bps={"okx": 70}))  # another exchange's fee
+    assert triangular(TRIANGLE, ScanParams(min_net_edge_pct=-1e6), FeeSchedule(taker_fee_bps={"binance": 1e4})) == {}
 
 
 def test_worked_four_leg_cycle() -> None:
