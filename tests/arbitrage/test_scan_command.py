@@ -10,11 +10,14 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import hypothesis
 import orjson
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from arbitrage.engine.scan import scan_books
 from arbitrage.engine.types import FeeSchedule, ScanParams
@@ -211,3 +214,34 @@ class TestFeesFile:
     def test_rejects_what_it_cannot_use(self, raw: object, message: str) -> None:
         with pytest.raises(ValueError, match=message):
             parse_fee_overrides(raw)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+fee_files = st.fixed_dictionaries(
+    {},
+    optional={
+        "taker_fee_bps": st.dictionaries(st.sampled_from(["binance", "okx", "Bad"]), json_values, max_size=3),
+        "withdraw_fees": st.dictionaries(
+            st.sampled_from(["binance", "okx"]),
+            st.dictionaries(st.sampled_from(["BTC", "ETH", "eth"]), json_values, max_size=2) | json_values,
+            max_size=2,
+        ),
+    },
+)
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@given(raw=fee_files | json_values)
+def test_any_fees_file_is_accepted_whole_or_refused_with_a_reason(raw: object) -> None:
+    try:
+        parsed = parse_fee_overrides(raw)
+    except ValueError as exc:
+        assert str(exc)
+        return
+    fees = [*parsed.taker_fee_bps.values(), *(f for a in parsed.withdraw_fees.values() for f in a.values())]
+    assert all(isinstance(f, float) and 0 <= f < float("inf") for f in fees)
+    assert all(f < 10_000 for f in parsed.taker_fee_bps.values())

@@ -234,7 +234,7 @@ def _fee(raw: Any, where: str) -> float:
         raise ValueError(f"{where}: expected a non-negative number, got {raw!r}")
     try:
         value = float(raw)
-    except ValueError:
+    except (ValueError, OverflowError):
         value = math.nan
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{where}: expected a non-negative number, got {raw!r}")
