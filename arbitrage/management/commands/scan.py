@@ -125,7 +125,7 @@ def _threshold_overrides(options: dict[str, Any]) -> dict[str, Any]:
         flag = "--" + option.replace("_", "-")
         try:
             value = float(raw) if not isinstance(raw, bool) else math.nan
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             value = math.nan
         valid = math.isfinite(value) and (rule == "finite" or (value > 0 if rule == "positive" else value >= 0))
         if not valid:
