@@ -10,6 +10,7 @@ the next scan's, so no audit row is lost to a transient database error.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import DatabaseError, close_old_connections
+from redis.exceptions import RedisError
 
 from arbitrage import episodes, feed, metrics
 from arbitrage.config_source import load_scan_config
@@ -160,15 +162,21 @@ def scan_guard(store: BookStore | None = None, timeout_sec: float = 60.0) -> Ite
     """Yields True when this caller may scan now, False when a scan is already running
     (here or, with Redis, in any worker): an overrunning scan never piles up behind itself."""
     store = store if store is not None else get_book_store()
-    redis_lock = getattr(store, "scan_lock", None)
-    if redis_lock is not None:
-        lock = redis_lock(timeout_sec)
-        acquired = bool(lock.acquire(blocking=False))
+    shared_lock = getattr(store, "scan_lock", None)
+    if shared_lock is not None:
+        lock = shared_lock(timeout_sec)
+        try:
+            acquired = bool(lock.acquire(blocking=False))
+        except RedisError:
+            # Redis is down: let the scan run and report the outage itself.
+            yield True
+            return
         try:
             yield acquired
         finally:
             if acquired:
-                lock.release()
+                with contextlib.suppress(RedisError):  # expired or Redis gone: nothing to free
+                    lock.release()
         return
     acquired = _state.lock.acquire(blocking=False)
     try:

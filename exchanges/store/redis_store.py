@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.backoff import ExponentialBackoff
+from redis.lock import Lock
 from redis.retry import Retry
 
 from arbitrage.engine.book import OrderBookSnapshot
@@ -111,6 +112,11 @@ class RedisBookStore:
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1),
         )
         self._mark = self._client.register_script(_MARK_UNHEALTHY)
+
+    def scan_lock(self, timeout_sec: float) -> Lock:
+        """A lock shared by every worker on this Redis, so scans never overlap; it expires
+        after `timeout_sec` in case its holder dies."""
+        return self._client.lock(f"{self.books_key}:scan-lock", timeout=timeout_sec)
 
     def __repr__(self) -> str:
         return f"RedisBookStore({self.url!r}, books={self.books_key!r}, feed={self.feed_stream!r})"

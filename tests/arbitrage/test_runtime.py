@@ -148,3 +148,11 @@ def test_audit_rows_survive_a_database_error_and_are_written_in_order(requires_p
     # Both scans are in the audit: the one that failed first, then the one that succeeded.
     assert episode.times_seen == 2
     assert int(episode.first_seen.timestamp() * 1000) == t0
+
+
+def test_scans_on_two_workers_sharing_redis_never_overlap(redis_url, redis_client):
+    worker_a, worker_b = RedisBookStore(redis_url), RedisBookStore(redis_url)
+    with scan_guard(worker_a) as first, scan_guard(worker_b) as second:
+        assert (first, second) == (True, False)
+    with scan_guard(worker_b) as later:
+        assert later
