@@ -9,11 +9,13 @@ episode, seen keys refresh it, missing keys close it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field
 
 from arbitrage.engine.types import Opportunity as Found
 from arbitrage.models import Opportunity as Episode
@@ -38,6 +40,9 @@ LATEST_FIELDS = (
 )
 
 
+UPDATED_FIELDS = ("last_seen", "times_seen", "peak_net_edge_pct", "details", "settings_snapshot", *LATEST_FIELDS)
+
+
 @dataclass(slots=True)
 class EpisodeStats:
     opened: int = 0
@@ -58,6 +63,25 @@ def _apply_latest(episode: Episode, found: Found, settings_snapshot: dict[str, A
         setattr(episode, name, getattr(found, name))
     episode.details = _details(found)
     episode.settings_snapshot = settings_snapshot
+
+
+def _update_rows(rows: list[Episode], names: Sequence[str]) -> None:
+    """One parameterised UPDATE per row, sent with executemany (pipelined by psycopg 3).
+
+    Django's bulk_update builds a CASE expression per field and row; for a few hundred open
+    episodes every 5 s that alone cost ~1 s here, ten times this.
+    """
+    if not rows:
+        return
+    fields = [field for name in names if isinstance(field := Episode._meta.get_field(name), Field)]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column or field.attname)} = %s" for field in fields)
+    sql = f"UPDATE {quote(Episode._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
+    params = [
+        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields] + [row.pk] for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def record_scan(found: list[Found], scanned_at: datetime, settings_snapshot: dict[str, Any]) -> EpisodeStats:
@@ -100,12 +124,7 @@ def record_scan(found: list[Found], scanned_at: datetime, settings_snapshot: dic
                 _apply_latest(episode, item, settings_snapshot)
                 to_update.append(episode)
         Episode.objects.bulk_create(to_create, batch_size=500)
-        if to_update:
-            Episode.objects.bulk_update(
-                to_update,
-                ["last_seen", "times_seen", "peak_net_edge_pct", "details", "settings_snapshot", *LATEST_FIELDS],
-                batch_size=500,
-            )
+        _update_rows(to_update, UPDATED_FIELDS)
         if open_episodes:
             Episode.objects.filter(pk__in=[ep.pk for ep in open_episodes.values()]).update(
                 is_open=False, closed_at=scanned_at

@@ -24,12 +24,19 @@ def _store(repeat: int) -> list[Row]:
     return [Row("store", name, best, median, repeat, note) for name, best, median, note in rows]
 
 
+def _scan(repeat: int) -> list[Row]:
+    from benchmarks.scan import run
+
+    return run(repeat)
+
+
 # Section name -> a function of the repeat count returning its rows. A new section (ingest,
 # websocket) is a module of this package plus one entry here; imports stay lazy so that
 # `--only engine` needs neither Redis nor Django.
 SECTIONS: dict[str, Callable[[int], list[Row]]] = {
     "engine": _engine,
     "store": _store,
+    "scan": _scan,
 }
 
 

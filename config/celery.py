@@ -4,12 +4,20 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("arbscan")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _tune_worker(**kwargs: Any) -> None:
+    from arbitrage.runtime import tune_gc
+
+    tune_gc()
 
 
 @app.on_after_finalize.connect

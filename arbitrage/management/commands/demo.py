@@ -50,6 +50,9 @@ class Command(BaseCommand):
             + f"  market: simulated, {len(exchanges)} exchanges x {len(symbols)} symbols; scan every few seconds\n"
             + "  Ctrl-C to stop."
         )
+        from arbitrage.runtime import tune_gc
+
+        tune_gc()
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(self._serve(options, exchanges, symbols))
         self.stdout.write("demo stopped")
