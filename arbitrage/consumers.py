@@ -55,6 +55,10 @@ def user_for_token(raw: str) -> AbstractBaseUser | None:
 
 
 class OpportunitiesConsumer(AsyncJsonWebsocketConsumer):
+    # No channel on the layer per socket: the process's FeedHub listens for all of them
+    # (one layer receive instead of one per client; see arbitrage.fanout).
+    channel_layer_alias = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user: Any = None

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from channels.layers import BaseChannelLayer, get_channel_layer
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from arbitrage.api.feed_filters import FeedFilters
 from arbitrage.feed import GROUP
@@ -28,8 +29,10 @@ from arbitrage.latest import parse_scan_message
 
 logger = logging.getLogger(__name__)
 
-# Group membership expires in the channel layers (a day by default): renew it well before.
-GROUP_RENEW_SEC = 3600.0
+# Membership of the group is renewed this often: it expires in the channel layers (after a
+# day), and a restarted or flushed Redis forgets it at once. A ZADD every few seconds is
+# cheap, and bounds how long such an outage silences this process's feed.
+GROUP_RENEW_SEC = 5.0
 
 
 def encode_scan(message: dict[str, Any], filters: FeedFilters) -> str:
@@ -90,7 +93,7 @@ class FeedHub:
         async with self._lock:
             self.subscribers.add(subscriber)
             if self._channel is None:
-                self._channel = await self.layer.new_channel("feedhub.")
+                self._channel = await self.layer.new_channel("feedhub")
                 await self.layer.group_add(GROUP, self._channel)
                 self._tasks = [
                     asyncio.create_task(self._receive(self._channel)),
@@ -125,8 +128,10 @@ class FeedHub:
         while True:
             try:
                 event = await self.layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
+            except RedisTimeoutError:
+                # An idle blocking read outlived the client's socket timeout (redis-py's
+                # default equals channels-redis's BZPOPMIN timeout): listen again.
+                continue
             except Exception:
                 # channels-redis raises while Redis is away; wait, then listen again.
                 logger.exception("feed hub: channel layer receive failed")

@@ -3,6 +3,7 @@ in-memory channel layer, the book store), driven by Channels' WebsocketCommunica
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
@@ -72,6 +73,14 @@ async def connected(path: str = URL, headers: list | None = None) -> WebsocketCo
     communicator = WebsocketCommunicator(application, path, headers=headers or [])
     ok, _ = await communicator.connect()
     assert ok
+    return communicator
+
+
+async def joined(path: str) -> WebsocketCommunicator:
+    """Connected, authenticated and listening: a ping is answered only after connect() ran."""
+    communicator = await connected(path)
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from() == {"type": "pong"}
     return communicator
 
 
@@ -175,7 +184,7 @@ async def test_no_scan_yet_means_no_message_until_the_first_scan(store, token):
 
 
 async def test_a_scan_reaches_every_client_through_the_channel_layer(store, token):
-    clients = [await connected(f"{URL}?token={token}") for _ in range(3)]
+    clients = [await joined(f"{URL}?token={token}") for _ in range(3)]
     await sync_to_async(store.write_books)(
         [book("binance", "BTC-USDT", bid=99.9, ask=100.0), book("okx", "BTC-USDT", bid=101.0, ask=101.1)]
     )
@@ -270,7 +279,7 @@ async def test_binary_frames_are_answered_too(store, token):
 
 
 async def test_a_malformed_broadcast_is_dropped_and_the_feed_goes_on(store, token):
-    client = await connected(f"{URL}?token={token}")
+    client = await joined(f"{URL}?token={token}")
     await broadcast(store, {"type": "opportunities", "ts": "soon", "items": None})
     assert await client.receive_nothing(timeout=0.2)
     message = scan(opportunity())
@@ -283,3 +292,18 @@ async def test_disconnected_clients_leave_the_hub(store, token):
     client = await connected(f"{URL}?token={token}")
     await client.disconnect()
     assert not get_hub().subscribers
+
+
+async def test_the_feed_resumes_when_the_layer_forgot_the_group(store, token, monkeypatch):
+    """A restarted or flushed Redis forgets group members: the hub joins again by itself."""
+    from arbitrage import fanout
+
+    monkeypatch.setattr(fanout, "GROUP_RENEW_SEC", 0.05)
+    client = await joined(f"{URL}?token={token}")
+    hub = get_hub()
+    await hub.layer.group_discard(feed.GROUP, hub._channel)
+    await asyncio.sleep(0.2)
+    message = scan(opportunity())
+    await broadcast(store, message)
+    assert await client.receive_json_from() == message
+    await client.disconnect()

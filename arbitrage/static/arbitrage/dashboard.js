@@ -182,7 +182,7 @@
         { class: `opp-row${state.open.has(key) ? " open" : ""}`, "data-key": key, "data-symbol": item.symbol, tabindex: "0" },
         el("td", { class: "opt" }, item.type),
         el("td", {}, item.symbol),
-        el("td", {}, route(item)),
+        el("td", { class: "route" }, route(item)),
         el("td", { class: "num pos" }, num(item.net_edge_pct, 3)),
         el("td", { class: "num opt" }, num(item.gross_edge_pct, 3)),
         el("td", { class: "num" }, num(item.expected_profit_usdt, 2)),
@@ -245,7 +245,7 @@
         ),
       ),
     );
-    const books = el("div", {}, el("h3", {}, "Books (evidence)"), evidence);
+    const books = el("div", {}, el("h3", {}, "Books (evidence)"), el("div", { class: "evidence-wrap" }, evidence));
     const grid = el("div", { class: "detail-grid" }, costs, size, definitions("Risk", extra), books);
     return el("tr", { class: "detail" }, el("td", { colspan: "8" }, grid));
   }
@@ -330,9 +330,9 @@
       const lag = ex.max_lag_ms === null ? "–" : ex.max_lag_ms < 1000 ? `${ex.max_lag_ms} ms` : `${(ex.max_lag_ms / 1000).toFixed(1)} s`;
       return el(
         "tr",
-        { "data-exchange": ex.exchange },
+        { "data-exchange": ex.exchange, class: none ? "empty" : "", title: none ? "no books from this exchange" : "" },
         el("td", {}, ex.exchange),
-        el("td", { class: "num" }, none ? "no books" : ex.fresh),
+        el("td", { class: "num" }, ex.fresh),
         el("td", { class: `num${ex.stale ? " warn" : ""}` }, ex.stale),
         el("td", { class: `num${ex.unhealthy ? " bad" : ""}` }, ex.unhealthy),
         el("td", { class: "num" }, lag),
