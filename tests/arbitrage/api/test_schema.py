@@ -41,6 +41,21 @@ def staff_headers(staff) -> dict[str, str]:
 
 
 @pytest.fixture
+def wsgi_keeps_the_test_connection():
+    """Calling the WSGI app directly would close the database connection at the end of each
+    request, and with it the test's transaction; Django's own test client prevents that the
+    same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def live_data(store):
     """Data behind every read: a real scan's opportunities in the feed, books (one of them
     unhealthy) in the store and episodes in the database."""
@@ -72,6 +87,6 @@ def test_the_served_schema_is_the_one_under_test(client_staff):
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-def test_every_operation_honours_the_schema(case, staff_headers, live_data):
+def test_every_operation_honours_the_schema(case, staff_headers, live_data, wsgi_keeps_the_test_connection):
     response = case.call(app=APP, headers=staff_headers)
     case.validate_response(response, checks=CHECKS)
