@@ -307,3 +307,10 @@ async def test_the_feed_resumes_when_the_layer_forgot_the_group(store, token, mo
     await broadcast(store, message)
     assert await client.receive_json_from() == message
     await client.disconnect()
+
+
+@pytest.mark.parametrize("path", ["/ws/nothing/", "/ws/opportunities", "/"])
+async def test_other_websocket_paths_are_refused(path):
+    communicator = WebsocketCommunicator(application, path)
+    connected_, code = await communicator.connect()
+    assert (connected_, code) == (False, 4404)
