@@ -149,6 +149,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat's entries are declared in config/celery.py (their schedule reads the database).
 CELERY_SCAN_TASK_EXPIRES_SEC = env.float("CELERY_SCAN_TASK_EXPIRES_SEC", default=10.0)
+# Split each scan across this many Celery workers by symbol shard (1 = one worker scans all).
+SCAN_SHARDS = env.int("SCAN_SHARDS", default=1)
 
 # --- Exchanges --------------------------------------------------------------------------
 CCXT_CONFIG_FILE = env.str("CCXT_CONFIG_FILE", default="")
