@@ -54,8 +54,13 @@
     return `spatial|${item.symbol}|${item.buy_exchange}|${item.sell_exchange}`;
   }
   function route(item) {
-    if (item.type === "triangular") return `${item.exchange}: ${(item.path || []).join(" → ")}`;
+    if (item.type === "triangular") return `${item.exchange} (cycle)`;
     return `${item.buy_exchange} → ${item.sell_exchange}`;
+  }
+  function market(item) {
+    // A cycle's "symbol" is its path; arrows read better than the engine's ">".
+    if (item.type === "triangular" && Array.isArray(item.path)) return item.path.join("→");
+    return item.symbol;
   }
   function toLogin() {
     if (state.leaving) return;
@@ -162,7 +167,7 @@
 
   function sortedItems() {
     const { key, dir } = state.sort;
-    const value = (item) => (key === "route" ? route(item) : item[key]);
+    const value = (item) => (key === "route" ? route(item) : key === "symbol" ? market(item) : item[key]);
     return state.items.slice().sort((a, b) => {
       const x = value(a);
       const y = value(b);
@@ -181,7 +186,7 @@
         "tr",
         { class: `opp-row${state.open.has(key) ? " open" : ""}`, "data-key": key, "data-symbol": item.symbol, tabindex: "0" },
         el("td", { class: "opt" }, item.type),
-        el("td", {}, item.symbol),
+        el("td", {}, market(item)),
         el("td", { class: "route" }, route(item)),
         el("td", { class: "num pos" }, num(item.net_edge_pct, 3)),
         el("td", { class: "num opt" }, num(item.gross_edge_pct, 3)),
