@@ -83,6 +83,8 @@ class Command(BaseCommand):
             port=options["port"],
             log_level="warning",
             lifespan="off",
+            # Compressing each scan per client doubles the p99 at 1,000 clients (docs/benchmarks.md).
+            ws_per_message_deflate=False,
         )
         server = uvicorn.Server(config)
         try:
