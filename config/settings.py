@@ -153,6 +153,10 @@ CELERY_SCAN_TASK_EXPIRES_SEC = env.float("CELERY_SCAN_TASK_EXPIRES_SEC", default
 # Split each scan across this many Celery workers by symbol shard (1 = one worker scans all).
 SCAN_SHARDS = env.int("SCAN_SHARDS", default=1)
 
+# --- Observability -------------------------------------------------------------------
+# The Prometheus scraper's bearer token for /metrics (empty: staff session only).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # --- Exchanges --------------------------------------------------------------------------
 CCXT_CONFIG_FILE = env.str("CCXT_CONFIG_FILE", default="")
 

@@ -4,6 +4,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
 from arbitrage import views
+from arbitrage.metrics_view import metrics
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -17,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("arbitrage.api.urls")),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
 ]
 
 # API clients get JSON errors; people get Django's pages.
