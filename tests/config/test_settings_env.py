@@ -93,7 +93,7 @@ def test_redis_url_puts_the_channel_layer_and_celery_on_redis() -> None:
 
     assert s["channel_layer"] == {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": ["redis://cache.internal:6379/0"]},
+        "CONFIG": {"hosts": [{"address": "redis://cache.internal:6379/0", "socket_timeout": 15}]},
     }
     assert s["broker"] == "redis://cache.internal:6379/0"
     assert s["result_backend"] == "redis://cache.internal:6379/0"
@@ -110,7 +110,7 @@ def test_celery_urls_of_their_own_win_over_redis_url() -> None:
     )
 
     assert (s["broker"], s["result_backend"]) == ("redis://cache:6379/1", "redis://cache:6379/2")
-    assert s["channel_layer"]["CONFIG"]["hosts"] == ["redis://cache:6379/0"]
+    assert s["channel_layer"]["CONFIG"]["hosts"] == [{"address": "redis://cache:6379/0", "socket_timeout": 15}]
 
 
 def test_without_redis_url_everything_stays_in_the_process() -> None:
