@@ -30,6 +30,13 @@ def _scan(repeat: int) -> list[Row]:
     return run(repeat)
 
 
+def _websocket(repeat: int) -> list[Row]:
+    from benchmarks.websocket import websocket_rows
+
+    # Latency percentiles, not min/median: the two columns hold p50 and p99 here.
+    return [Row("websocket", f"{case} (p50/p99)", p50, p99, 20, note) for case, p50, p99, note in websocket_rows()]
+
+
 # Section name -> a function of the repeat count returning its rows. A new section (ingest,
 # websocket) is a module of this package plus one entry here; imports stay lazy so that
 # `--only engine` needs neither Redis nor Django.
@@ -37,6 +44,7 @@ SECTIONS: dict[str, Callable[[int], list[Row]]] = {
     "engine": _engine,
     "store": _store,
     "scan": _scan,
+    "websocket": _websocket,
 }
 
 
