@@ -1,0 +1,200 @@
+"""The `--ccxt-config FILE.json` file (or `CCXT_CONFIG_FILE`): exchange endpoints and
+connector tuning are configuration, not code (DESIGN.md section 8).
+
+    {
+      "binance": {"urls": {...}, "options": {...}, "connector": {"batch_size": 20}},
+      "okx": {"urls": {...}},
+      "connector": {"silence_sec": 30, "book_silence_sec": 120},
+      "backoff": {"initial": 1, "factor": 2, "cap": 60, "jitter": 0.25}
+    }
+
+An exchange's entry (everything but its `connector` key) is deep-merged into the config
+ccxt's constructor gets, over the defaults of the exchange's module, so tests, staging
+and a self-hosted proxy run the unchanged connector code. `connector` (top level: every
+exchange; inside an exchange entry: that one) tunes `ConnectorSettings`; `backoff` is the
+reconnect policy. The file is checked as a whole before anything runs; a mistake is one
+line naming the file and the key at fault.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from exchanges.connectors.runner import BackoffPolicy
+from exchanges.models import SUPPORTED_EXCHANGES
+
+RESERVED = ("connector", "backoff")
+
+
+class CcxtConfigError(ValueError):
+    """The config file cannot be used; the message is one line naming the file and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSettings:
+    """How one exchange's connector behaves. Defaults suit the real exchanges; tests shrink
+    the timings through the config file."""
+
+    depth: int = 25  # levels per side written to the store
+    watch_limit: int | None = None  # `limit` passed to ccxt's watch (an exchange's valid depth)
+    batch_size: int = 50  # symbols per watch_order_book_for_symbols call (and resync unit)
+    publish_interval: float = 0.02  # seconds: changed books are converted and handed on at most this often
+    subscribe_interval: float = 0.25  # seconds between subscribing two batches (pacing)
+    silence_sec: float = 30.0  # no update on any book of a batch for this long: reconnect it
+    book_silence_sec: float = 120.0  # no update on one book for this long: resync it
+    stale_after_sec: float = 10.0  # a live book older than this counts as stale in the metrics
+    resync_initial: float = 0.5  # pause before resubscribing after a gap; doubles while they repeat
+    resync_cap: float = 30.0
+    reconnect: BackoffPolicy = field(default_factory=BackoffPolicy)
+
+    def __post_init__(self) -> None:
+        for name in ("depth", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.watch_limit is not None and self.watch_limit < 1:
+            raise ValueError("watch_limit must be at least 1")
+        for name in ("publish_interval", "subscribe_interval"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        for name in ("silence_sec", "book_silence_sec", "stale_after_sec", "resync_initial", "resync_cap"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0")
+
+
+_INT_FIELDS = {"depth", "batch_size", "watch_limit"}
+_FLOAT_FIELDS = {f.name for f in dataclasses.fields(ConnectorSettings)} - _INT_FIELDS - {"reconnect"}
+_BACKOFF_FIELDS = {f.name for f in dataclasses.fields(BackoffPolicy)}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """A checked config file: what to hand ccxt and how to tune each connector."""
+
+    exchanges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    connector: dict[str, Any] = field(default_factory=dict)
+    connector_by_exchange: dict[str, dict[str, Any]] = field(default_factory=dict)
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    source: str = "(defaults)"
+
+    def ccxt_config(self, exchange: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
+        """The constructor config of `exchange`: its module's defaults under the file's entry.
+        Rate limiting stays on: it is what paces snapshot requests."""
+        merged = deep_merge(defaults, self.exchanges.get(exchange, {}))
+        merged.setdefault("enableRateLimit", True)
+        return merged
+
+    def settings(self, exchange: str, defaults: Mapping[str, Any]) -> ConnectorSettings:
+        values = {**defaults, **self.connector, **self.connector_by_exchange.get(exchange, {})}
+        try:
+            return ConnectorSettings(reconnect=self.backoff, **values)
+        except ValueError as exc:
+            raise CcxtConfigError(f"{self.source}: {exchange}.connector: {exc}") from None
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` over `base`: nested objects merge key by key, anything else replaces."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_ingest_config(path: str | Path | None) -> IngestConfig:
+    """Read and check a config file; no path means every default."""
+    if not path:
+        return IngestConfig()
+    source = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CcxtConfigError(f"{source}: cannot read the ccxt config ({exc.strerror or exc})") from None
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise CcxtConfigError(f"{source}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    return parse_ingest_config(raw, source)
+
+
+def parse_ingest_config(raw: Any, source: str = "ccxt config") -> IngestConfig:
+    if not isinstance(raw, dict):
+        raise CcxtConfigError(f"{source}: expected a JSON object of exchange ids, got {type(raw).__name__}")
+    exchanges: dict[str, dict[str, Any]] = {}
+    by_exchange: dict[str, dict[str, Any]] = {}
+    for key, entry in raw.items():
+        if key in RESERVED:
+            continue
+        if key not in SUPPORTED_EXCHANGES:
+            raise CcxtConfigError(
+                f"{source}: unknown exchange {key!r}; use one of {', '.join(SUPPORTED_EXCHANGES)}, "
+                f"or {' / '.join(RESERVED)}"
+            )
+        if not isinstance(entry, dict):
+            raise CcxtConfigError(f"{source}: {key}: expected an object, got {type(entry).__name__}")
+        for part in ("urls", "options"):
+            if part in entry and not isinstance(entry[part], dict):
+                raise CcxtConfigError(f"{source}: {key}.{part}: expected an object, got {type(entry[part]).__name__}")
+        entry = dict(entry)
+        by_exchange[key] = _connector_values(entry.pop("connector", {}), f"{source}: {key}.connector")
+        exchanges[key] = entry
+    connector = _connector_values(raw.get("connector", {}), f"{source}: connector")
+    backoff = _backoff(raw.get("backoff", {}), f"{source}: backoff")
+    checks = [("connector", connector)]
+    checks += [(f"{exchange}.connector", {**connector, **values}) for exchange, values in by_exchange.items()]
+    for where, values in checks:
+        try:
+            ConnectorSettings(**values)
+        except ValueError as exc:
+            raise CcxtConfigError(f"{source}: {where}: {exc}") from None
+    return IngestConfig(exchanges, connector, by_exchange, backoff, source)
+
+
+def _connector_values(raw: Any, where: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise CcxtConfigError(f"{where}: expected an object, got {type(raw).__name__}")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _INT_FIELDS:
+            if key == "watch_limit" and value is None:
+                values[key] = None
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise CcxtConfigError(f"{where}.{key}: expected a whole number, got {value!r}")
+            values[key] = value
+        elif key in _FLOAT_FIELDS:
+            values[key] = _number(value, f"{where}.{key}")
+        else:
+            known = ", ".join(sorted(_INT_FIELDS | _FLOAT_FIELDS))
+            raise CcxtConfigError(f"{where}: unknown setting {key!r}; known: {known}")
+    return values
+
+
+def _backoff(raw: Any, where: str) -> BackoffPolicy:
+    if not isinstance(raw, dict):
+        raise CcxtConfigError(f"{where}: expected an object, got {type(raw).__name__}")
+    unknown = set(raw) - _BACKOFF_FIELDS
+    if unknown:
+        raise CcxtConfigError(
+            f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_BACKOFF_FIELDS))}"
+        )
+    values = {key: _number(value, f"{where}.{key}") for key, value in raw.items()}
+    try:
+        return BackoffPolicy(**values)
+    except ValueError as exc:
+        raise CcxtConfigError(f"{where}: {exc}") from None
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise CcxtConfigError(f"{where}: expected a number, got {value!r}")
+    return float(value)
