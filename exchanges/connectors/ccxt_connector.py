@@ -117,6 +117,10 @@ class CcxtConnector:
         watched = await self._symbols.symbols(self.name)
         while True:
             if not watched:
+                logger.info(
+                    "nothing to watch (exchange disabled in admin, or no symbol in this shard); idle",
+                    extra={"exchange": self.name},
+                )
                 watched = await self._next_watchlist(watched)
                 continue
             changed = await self._session(sink, watched)

@@ -9,6 +9,7 @@ subscribers in order, and carries the knobs tests turn:
 - `pause()` / `resume()`: freeze the market (a quiet moment to compare books);
 - `stall()` / `unstall()`: the websockets go silent (no data, no replies), connections
   stay open;
+- `mute(symbol)` / `unmute(symbol)`: one book stops changing while the others move;
 - `drop_connections()`: every websocket is cut at once;
 - `refuse_connections(n)`: the next n websocket handshakes are refused (HTTP 503);
 - `inject_gap(symbol)`: the next update for the symbol leaves a hole in the sequence;
@@ -91,6 +92,7 @@ class FakeExchange:
         self._refuse = 0
         self._snapshot_failures: deque[int] = deque()
         self._gaps: set[str] = set()
+        self.muted: set[str] = set()
         self._bad_checksums: set[str] = set()
         self._snapshot_times: deque[float] = deque()
         self._runner: web.AppRunner | None = None
@@ -148,6 +150,12 @@ class FakeExchange:
 
     def unstall(self) -> None:
         self.stalled = False
+
+    def mute(self, symbol: str) -> None:
+        self.muted.add(symbol)
+
+    def unmute(self, symbol: str) -> None:
+        self.muted.discard(symbol)
 
     async def drop_connections(self) -> None:
         for conn in list(self.connections):
@@ -284,7 +292,7 @@ class FakeExchange:
             await self.tick_idle()
             if self.paused:
                 continue
-            for symbol in sorted(self.subscribed_symbols):
+            for symbol in sorted(self.subscribed_symbols - self.muted):
                 await self.step(symbol)
 
     async def step(self, symbol: str, changes: Iterable[tuple[str, Decimal, Decimal]] | None = None) -> None:

@@ -203,3 +203,40 @@ async def test_snapshot_error_replies_are_retried_without_a_crash() -> None:
         assert market.runner.restarts == 0
         resyncs = list(market.connectors["binance"].stats.resync_delays)
         assert resyncs[0] < resyncs[1]  # paced: the second retry waited longer
+
+
+async def test_one_silent_book_is_resynced_alone_while_its_batch_streams() -> None:
+    okx = FakeOkx(books(("BTC-USDT", "60000"), ("ETH-USDT", "3000")))
+    async with live_market([okx], {"okx": ["BTC-USDT", "ETH-USDT"]}, connector={"book_silence_sec": 0.5}) as market:
+        await market.in_sync("okx", "ETH-USDT")
+        subscribes = okx.stats["subscribes"]
+        okx.mute("ETH-USDT")  # no update for ETH: quiet market, or a subscription lost upstream
+
+        await eventually(lambda: market.store.marked("okx", "ETH-USDT", "no update"), "ETH resynced")
+        await eventually(lambda: market.book("okx", "ETH-USDT").is_healthy, "ETH back from a snapshot")  # type: ignore[union-attr]
+        assert okx.stats["subscribes"] > subscribes
+        assert market.connectors["okx"].stats.failures["silence"] >= 1
+        assert market.connectors["okx"].stats.reconnects == 0  # the connection was fine
+        assert not market.store.marked("okx", "BTC-USDT") and market.fresh("okx", "BTC-USDT")
+        okx.unmute("ETH-USDT")
+        await market.in_sync("okx", "ETH-USDT")
+
+
+async def test_a_crossed_book_from_the_exchange_never_reaches_the_store() -> None:
+    okx = FakeOkx(books(("BTC-USDT", "60000"), ("ETH-USDT", "3000")))
+    async with live_market([okx], {"okx": ["BTC-USDT", "ETH-USDT"]}) as market:
+        await market.in_sync("okx", "BTC-USDT")
+        book = okx.books["BTC-USDT"]
+        best_ask = book.sorted_asks()[0][0]
+        okx.pause()
+        # The exchange itself publishes a bid above its best ask (checksum and all).
+        await okx.step("BTC-USDT", [("bids", best_ask + 1, Decimal("0.5"))])
+
+        await eventually(lambda: market.store.marked("okx", "BTC-USDT", "invalid"), "crossed book refused")
+        stored = market.book("okx", "BTC-USDT")
+        assert stored is not None and not stored.is_healthy and stored.bids[0][0] < best_ask
+        assert market.connectors["okx"].stats.failures["invalid"] >= 1
+
+        await okx.step("BTC-USDT", [("bids", best_ask + 1, Decimal(0))])  # the exchange fixes it
+        okx.resume()
+        await market.in_sync("okx", "BTC-USDT")

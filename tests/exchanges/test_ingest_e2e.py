@@ -1,0 +1,202 @@
+"""`manage.py ingest --connector ccxt` end to end: a subprocess streams two fake exchanges
+(binance, okx) into the real Redis, and `manage.py scan` finds the edge planted between
+them. Plus the command's ccxt flags refused in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from exchanges.store import RedisBookStore
+from tests.exchanges.connectors.edges import spatial_net_pct
+from tests.fakes.binance import FakeBinance
+from tests.fakes.harness import books, fakes_in_thread, ingest_config
+from tests.fakes.okx import FakeOkx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def env(tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> dict[str, str]:
+    """A fresh process's environment: a migrated database of its own and the real Redis."""
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": redis_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input"],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return environment
+
+
+@pytest.fixture
+def planted() -> Iterator[tuple[FakeBinance, FakeOkx]]:
+    """BTC about 1 % cheaper on okx than on binance; ETH at one price on both."""
+    binance = FakeBinance(books(("BTC-USDT", "60300"), ("ETH-USDT", "3000"), seed=1))
+    okx = FakeOkx(books(("BTC-USDT", "59700"), ("ETH-USDT", "3000"), seed=2))
+    with fakes_in_thread([binance, okx]):
+        yield binance, okx
+
+
+def test_ingest_streams_two_exchanges_into_redis_and_scan_finds_the_planted_edge(
+    env: dict[str, str], planted: tuple[FakeBinance, FakeOkx], tmp_path: Path, redis_url: str
+) -> None:
+    binance, okx = planted
+    config = tmp_path / "ccxt.json"
+    # Silence is judged slowly here: the test freezes the fakes' markets while it scans.
+    config.write_text(json.dumps(ingest_config([binance, okx], connector={"silence_sec": 30, "book_silence_sec": 60})))
+    metrics_port = free_port()
+    ingest = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "ingest",
+            "--connector",
+            "ccxt",
+            "--ccxt-config",
+            str(config),
+            "--exchanges",
+            "binance,okx",
+            "--metrics-port",
+            str(metrics_port),
+            "--progress-every",
+            "1",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        store = RedisBookStore(redis_url, "book:", "opportunities_feed", 100)
+        wanted = {(e, s) for e in ("binance", "okx") for s in ("BTC-USDT", "ETH-USDT")}
+        deadline = time.monotonic() + 60
+        while {b.key for b in store.read_all().books if b.is_healthy} != wanted:
+            assert ingest.poll() is None, ingest.communicate()[1]
+            assert time.monotonic() < deadline, "the books never reached Redis"
+            time.sleep(0.1)
+        # The watchlist's other symbols are not listed by the fakes: skipped, not fatal.
+        assert {b.key for b in store.read_all().books} == wanted
+
+        while 'books_healthy{exchange="binance"} 2.0' not in (exposition := scrape(metrics_port)):
+            assert time.monotonic() < deadline, exposition  # the gauges refresh every second
+            time.sleep(0.2)
+        assert 'md_lag_ms{exchange="okx"}' in exposition and 'md_book_updates_total{exchange="okx"}' in exposition
+
+        binance.pause()
+        okx.pause()
+        time.sleep(0.5)  # the last updates reach Redis
+        live = {b.key: b for b in store.read_all().books}
+        expected = spatial_net_pct(live[("okx", "BTC-USDT")], live[("binance", "BTC-USDT")], 1000.0)
+        scan = subprocess.run(
+            [sys.executable, "manage.py", "scan", "--format", "json"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert scan.returncode == 0, scan.stderr
+        found = [
+            o
+            for o in json.loads(scan.stdout)
+            if o["type"] == "spatial" and o["symbol"] == "BTC-USDT" and o["buy_exchange"] == "okx"
+        ]
+        assert len(found) == 1, scan.stdout
+        assert found[0]["sell_exchange"] == "binance"
+        assert found[0]["net_edge_pct"] == pytest.approx(expected, abs=1e-9)
+        assert 0.5 < expected < 1.0
+        assert not [o for o in json.loads(scan.stdout) if o["symbol"] == "ETH-USDT" and o["type"] == "spatial"]
+    finally:
+        if ingest.poll() is None:
+            ingest.send_signal(signal.SIGINT)
+        _, stderr = ingest.communicate(timeout=60)
+    assert ingest.returncode == 0, stderr
+    assert "Traceback" not in stderr and "ingest stopped" in stderr
+    assert "symbols not listed on the exchange are skipped" in stderr
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return str(response.read().decode())
+
+
+def run_manage(env: dict[str, str], *args: str) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "content", "message", "code"),
+    [
+        (["--shard", "4/4"], None, "--shard: expected i/n with 0 <= i < n", 2),
+        (["--metrics-port", "99999"], None, "--metrics-port: expected a port number from 1 to 65535", 2),
+        (["--reload-every", "0"], None, "--reload-every: must be a positive number", 2),
+        ([], "{not json", "invalid JSON", 1),
+        ([], '{"binanse": {}}', "unknown exchange 'binanse'", 1),
+        ([], '{"okx": {"urls": []}}', "okx.urls: expected an object", 1),
+        ([], '{"connector": {"silence_sec": -1}}', "connector: silence_sec must be > 0", 1),
+        ([], '{"kraken": {"connector": {"depth": "25"}}}', "kraken.connector.depth: expected a whole number", 1),
+        ([], '{"backoff": {"jitter": 2}}', "backoff: backoff jitter must be in [0, 1)", 1),
+    ],
+)
+def test_bad_ccxt_flags_and_config_files_are_one_line_errors(
+    tmp_path: Path, args: list[str], content: str | None, message: str, code: int
+) -> None:
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        "REDIS_URL": "",
+    }
+    config_args: list[str] = []
+    if content is not None:
+        config = tmp_path / "ccxt.json"
+        config.write_text(content)
+        config_args = ["--ccxt-config", str(config)]
+    returncode, stderr = run_manage(environment, "ingest", "--connector", "ccxt", *config_args, *args)
+    assert returncode == code
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+
+
+def test_the_config_file_can_come_from_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "ccxt.json"
+    config.write_text('{"gemini": {"connector": {"batch_size": 0}}}')
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        "CCXT_CONFIG_FILE": str(config),
+    }
+    returncode, stderr = run_manage(environment, "ingest", "--connector", "ccxt")
+    assert returncode == 1
+    assert f"{config}: gemini.connector: batch_size must be at least 1" in stderr
