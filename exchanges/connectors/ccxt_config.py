@@ -48,6 +48,7 @@ class ConnectorSettings:
     batch_size: int = 50  # symbols per watch_order_book_for_symbols call (and resync unit)
     publish_interval: float = 0.02  # seconds: changed books are converted and handed on at most this often
     subscribe_interval: float = 0.25  # seconds between subscribing two batches (pacing)
+    concurrent_syncs: int | None = None  # batches syncing at once (default: 1, or 8 of one symbol each)
     silence_sec: float = 30.0  # no update on any book of a batch for this long: reconnect it
     book_silence_sec: float = 120.0  # no update on one book for this long: resync it
     stale_after_sec: float = 10.0  # a live book older than this counts as stale in the metrics
@@ -59,8 +60,10 @@ class ConnectorSettings:
         for name in ("depth", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.watch_limit is not None and self.watch_limit < 1:
-            raise ValueError("watch_limit must be at least 1")
+        for name in ("watch_limit", "concurrent_syncs"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1")
         for name in ("publish_interval", "subscribe_interval"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
@@ -69,7 +72,8 @@ class ConnectorSettings:
                 raise ValueError(f"{name} must be > 0")
 
 
-_INT_FIELDS = {"depth", "batch_size", "watch_limit"}
+_INT_FIELDS = {"depth", "batch_size", "watch_limit", "concurrent_syncs"}
+_OPTIONAL_FIELDS = {"watch_limit", "concurrent_syncs"}
 _FLOAT_FIELDS = {f.name for f in dataclasses.fields(ConnectorSettings)} - _INT_FIELDS - {"reconnect"}
 _BACKOFF_FIELDS = {f.name for f in dataclasses.fields(BackoffPolicy)}
 
@@ -165,7 +169,7 @@ def _connector_values(raw: Any, where: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _INT_FIELDS:
-            if key == "watch_limit" and value is None:
+            if key in _OPTIONAL_FIELDS and value is None:
                 values[key] = None
                 continue
             if isinstance(value, bool) or not isinstance(value, int):

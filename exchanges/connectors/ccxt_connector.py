@@ -5,9 +5,10 @@ websocket when asked to watch again. This connector drives it and covers what cc
 leaves to its caller (DESIGN.md section 5):
 
 - Subscriptions go out in batches (`watch_order_book_for_symbols` where the exchange has
-  it, one `watch_order_book` per symbol otherwise), paced by `subscribe_interval`, and
-  ccxt's rate limiter (always on) paces the REST snapshots they trigger.
-- Every book ccxt applies is seen through `ObservedExchange` (exchanges/base.py), marked
+  it, one `watch_order_book` per symbol otherwise). Few batches sync at once (one where
+  batches are large) and ccxt's rate limiter, always on, paces the REST snapshots they
+  trigger: hundreds of symbols do not trip an exchange's limits.
+- Every book ccxt applies is seen through `ObservedExchange` (connectors/exchanges/base.py), marked
   changed, and converted at most once per `publish_interval` into an `OrderBookSnapshot`
   (validated by the engine's parser) carrying `seq_id`, `checksum_ok`, `lag_ms` and the
   exchange's own market id in `meta`.
@@ -107,9 +108,7 @@ class CcxtConnector:
         self._exchange: Any = None
         self._books: dict[str, TrackedBook] = {}  # by unified symbol
         self._batches: list[BatchHealth] = []
-        # One batch syncs at a time: its snapshot requests are not queued behind another
-        # batch's in ccxt's rate limiter, so its timeout measures the exchange, not the queue.
-        self._sync_slot = asyncio.Lock()
+        self._sync_slots = asyncio.Semaphore(1)
 
     # --- the session -----------------------------------------------------------------
 
@@ -181,7 +180,12 @@ class CcxtConnector:
                 await exchange.close()
 
     def _track(self, exchange: Any, markets: list[MarketRef]) -> None:
-        size = self.settings.batch_size if self._adapter.batched(exchange) else 1
+        batched = self._adapter.batched(exchange)
+        size = self.settings.batch_size if batched else 1
+        # Few batches sync at a time (one, for exchanges that batch): their snapshot requests
+        # are not queued behind many others in ccxt's rate limiter, so a sync's timeout
+        # measures the exchange, not the queue.
+        self._sync_slots = asyncio.Semaphore(self.settings.concurrent_syncs or (1 if batched else 8))
         now = time.monotonic()
         self._books = {}
         self._batches = []
@@ -246,7 +250,7 @@ class CcxtConnector:
         """(Re)subscribe the batch and hold the sync slot until its books have their
         snapshots. TimeoutError when no book of the batch updated within `silence_sec`."""
         settings = self.settings
-        async with self._sync_slot:
+        async with self._sync_slots:
             batch.subscribed_at = time.monotonic()
             # ccxt holds a dial back while a url keeps failing; that wait is not silence
             dialing = self._adapter.pending_dial_delay(self._exchange)
@@ -283,7 +287,7 @@ class CcxtConnector:
         if trouble.batch_silent:
             reason, error = "silence", f"no update for {self.settings.silence_sec:g} s"
             self._adapter.drop_connections(
-                self._exchange, batch.urls, RequestTimeout(f"{self.name}: {error} (watchdog)")
+                self._exchange, self._urls_of(batch), RequestTimeout(f"{self.name}: {error} (watchdog)")
             )
         else:
             assert trouble.connection is not None
@@ -335,11 +339,21 @@ class CcxtConnector:
         if rebuild:
             # The exchange offers no way to resync one book: rebuild its connection.
             self._adapter.drop_connections(
-                self._exchange, batch.urls, RequestTimeout(f"{self.name}: resync by reconnecting")
+                self._exchange, self._urls_of(batch), RequestTimeout(f"{self.name}: resync by reconnecting")
             )
         delay = pacer.next_delay(time.monotonic())
         self.stats.resync_delays.append(delay)
         await asyncio.sleep(delay)
+
+    def _urls_of(self, batch: BatchHealth) -> set[str]:
+        """The websockets a batch's books live on: where updates came from, or where ccxt
+        keeps their subscriptions (a batch silent from the start). Empty if unknown."""
+        urls = set(batch.urls)
+        for book in batch.books:
+            client = self._adapter.client_for(self._exchange, book) if book.url is None else None
+            if client is not None:
+                urls.add(client.url)
+        return urls
 
     def _count_failure(self, kind: FailureKind) -> None:
         self.stats.failures[kind] += 1

@@ -22,6 +22,7 @@ from arbitrage.engine.book import OrderBookSnapshot
 from exchanges.connectors.base import CoalescingSink
 from exchanges.connectors.ccxt_config import IngestConfig, parse_ingest_config
 from exchanges.connectors.ccxt_connector import CcxtConnector, build_connector
+from exchanges.connectors.exchanges import ExchangeAdapter
 from exchanges.connectors.runner import ConnectorRunner
 from exchanges.store import MemoryBookStore
 from tests.fakes.book import TrueBook
@@ -147,13 +148,23 @@ async def live_market(
     connector: Mapping[str, Any] | None = None,
     backoff: Mapping[str, Any] | None = None,
     ccxt: Mapping[str, Any] | None = None,
+    adapters: Mapping[str, ExchangeAdapter] | None = None,
 ) -> AsyncIterator[Market]:
+    """Fakes and connectors running; `adapters` replaces an exchange's own adapter."""
     fakes = list(fakes)
     for fake in fakes:
         await fake.start()
     source = symbols if isinstance(symbols, MutableSymbols) else MutableSymbols(symbols)
     config = parse_ingest_config(ingest_config(fakes, connector, backoff, ccxt), "test config")
     connectors = {fake.name: build_connector(fake.name, config, source) for fake in fakes}
+    for name, adapter in (adapters or {}).items():
+        connectors[name] = CcxtConnector(
+            name,
+            source,
+            ccxt_config=config.ccxt_config(name, adapter.ccxt_defaults),
+            settings=config.settings(name, adapter.settings_defaults),
+            adapter=adapter,
+        )
     store = MarkRecordingStore()
     sink = CoalescingSink(store, flush_interval=0.005)
     runner = ConnectorRunner(list(connectors.values()), sink, backoff=config.backoff)

@@ -51,6 +51,9 @@ class CheckedKraken(ccxt.pro.kraken):
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
+        # ccxt's own check raises inside its message handler, which silently ends the
+        # connection's receive loop: it stays off whatever a config file says.
+        self.options.setdefault("watchOrderBook", {})["checksum"] = False
         self.checksum_state: dict[str, bool | None] = {}
         self._resyncing: set[str] = set()
         self._decimals: dict[str, tuple[int, int]] = {}

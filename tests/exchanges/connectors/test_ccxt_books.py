@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import ccxt.pro
 import pytest
 from prometheus_client import REGISTRY
 
+from exchanges.connectors.exchanges import ExchangeAdapter
 from tests.fakes.binance import FakeBinance
 from tests.fakes.harness import MutableSymbols, books, eventually, live_market
 from tests.fakes.kraken import FakeKraken
@@ -106,3 +108,25 @@ async def test_watchlist_changes_apply_without_a_restart() -> None:
         assert dropped is not None and not dropped.is_healthy  # the scan skips it from now on
         assert market.store.marked("okx", "BTC-USDT", "no longer watched")
         assert market.runner.restarts == 0
+
+
+class OneSymbolAtATime(ExchangeAdapter):
+    """The generic adapter, as for an exchange whose ccxt class has no
+    watch_order_book_for_symbols (gate, htx, mexc, bitfinex, bitstamp)."""
+
+    def batched(self, exchange: Any) -> bool:
+        return False
+
+
+async def test_the_generic_adapter_watches_one_symbol_at_a_time_and_recovers() -> None:
+    binance = FakeBinance(books(("BTC-USDT", "60000"), ("ETH-USDT", "3000")))
+    adapter = OneSymbolAtATime(ccxt.pro.binance, {"options": {"fetchMarkets": {"types": ["spot"]}}})
+    async with live_market([binance], {"binance": ["BTC-USDT", "ETH-USDT"]}, adapters={"binance": adapter}) as market:
+        await market.in_sync("binance", "BTC-USDT")
+        await market.in_sync("binance", "ETH-USDT")
+        assert binance.stats["connections"] == 2  # ccxt: one stream per watch_order_book call
+
+        binance.inject_gap("ETH-USDT")
+        await eventually(lambda: market.store.marked("binance", "ETH-USDT"), "gap caught")
+        await market.in_sync("binance", "ETH-USDT")
+        assert not market.store.marked("binance", "BTC-USDT")
