@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from arbitrage.admin import ScannerSettingsForm
 from arbitrage.api.feed_filters import RISK_CHOICES, TYPES
+from arbitrage.episodes import LATEST_FIELDS
 from arbitrage.models import Opportunity, ScannerSettings
 from exchanges.admin import ExchangeForm, WithdrawalFeeForm
 from exchanges.models import Exchange, WithdrawalFee
@@ -96,19 +97,7 @@ class EpisodeSerializer(serializers.ModelSerializer):
             "closed_at",
             "times_seen",
             "peak_net_edge_pct",
-            "buy_vwap",
-            "sell_vwap",
-            "gross_edge_pct",
-            "net_edge_pct",
-            "expected_profit_usdt",
-            "available_qty",
-            "fees_pct",
-            "slippage_pct",
-            "withdraw_pct",
-            "optimal_qty",
-            "optimal_profit_usdt",
-            "risk_flag",
-            "ts_detected",
+            *LATEST_FIELDS,
             "details",
             "settings_snapshot",
         )
