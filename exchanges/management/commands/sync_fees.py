@@ -10,7 +10,7 @@ deposits and withdrawals enabled), for the assets of the enabled watchlist unles
 `WithdrawalFee.set_by_admin`) is kept unless `--force`, which overwrites it and clears
 the flag. Rows the exchange no longer lists are left alone.
 
-Endpoints and API keys are configuration: `--ccxt-config` (or CCXT_CONFIG_FILE) is the
+Endpoints and API keys are configuration: `--ccxt-config` (or the CCXT_CONFIG_FILE setting) is the
 ingest command's file, each exchange's entry deep-merged into its ccxt constructor config
 (`apiKey`, `secret`, `password` go there too: most fee endpoints are private).
 
@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, transaction
@@ -87,8 +87,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--ccxt-config",
             metavar="FILE",
-            default=os.environ.get("CCXT_CONFIG_FILE") or None,
-            help="JSON of per-exchange ccxt constructor config (urls, options, keys); default $CCXT_CONFIG_FILE",
+            help="JSON of per-exchange ccxt constructor config (urls, options, keys); default: CCXT_CONFIG_FILE",
         )
         parser.add_argument("--force", action="store_true", help="also overwrite values an admin set by hand")
 
@@ -98,7 +97,7 @@ class Command(BaseCommand):
         exchanges = self._given_exchanges(options["exchanges"])
         assets = self._given_assets(options["assets"])
         try:
-            config = load_ingest_config(options["ccxt_config"])
+            config = load_ingest_config(options["ccxt_config"] or settings.CCXT_CONFIG_FILE or None)
         except CcxtConfigError as exc:
             raise CommandError(str(exc)) from None
         try:
