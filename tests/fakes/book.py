@@ -60,15 +60,18 @@ class TrueBook:
         bids, asks = self.top(depth)
         return [[float(p), float(q)] for p, q in bids], [[float(p), float(q)] for p, q in asks]
 
-    def random_changes(self, rng: random.Random, count: int, near_top: int = 8) -> list[tuple[str, Decimal, Decimal]]:
+    def random_changes(
+        self, rng: random.Random, count: int, near_top: int = 8, keep_top: int = 0
+    ) -> list[tuple[str, Decimal, Decimal]]:
         """Apply `count` random changes; return them as (side, price, new size) with size 0
-        meaning the level was removed. Most changes land within the top `near_top` levels,
-        which the checksums of okx (25 levels) and kraken (10) cover."""
+        meaning the level was removed. Most changes land within the top `near_top` levels
+        (after the `keep_top` left alone), which the checksums of okx (25 levels) and
+        kraken (10) cover."""
         changes: list[tuple[str, Decimal, Decimal]] = []
         for _ in range(count):
             side_name = rng.choice(("bids", "asks"))
             side = self.bids if side_name == "bids" else self.asks
-            levels = self.sorted_bids() if side_name == "bids" else self.sorted_asks()
+            levels = (self.sorted_bids() if side_name == "bids" else self.sorted_asks())[keep_top:]
             roll = rng.random()
             if roll < 0.6 or len(levels) < 4:
                 price = levels[rng.randrange(min(near_top, len(levels)))][0]

@@ -79,8 +79,10 @@ class FakeExchange:
         interval: float = 0.02,
         changes_per_tick: int = 3,
         rate_limit: RateLimit | None = None,
+        keep_top: int = 0,
     ) -> None:
         self.books: dict[str, TrueBook] = {b.symbol: b for b in books}
+        self.keep_top = keep_top  # levels the random changes leave alone (a fixed top of book)
         self.rng = random.Random(seed)
         self.interval = interval
         self.changes_per_tick = changes_per_tick
@@ -299,7 +301,7 @@ class FakeExchange:
         """Change one book now (the given level changes, or random ones) and publish it."""
         book = self.books[symbol]
         if changes is None:
-            book.random_changes(self.rng, self.changes_per_tick)
+            book.random_changes(self.rng, self.changes_per_tick, keep_top=self.keep_top)
         else:
             for side_name, price, size in changes:
                 side = book.bids if side_name == "bids" else book.asks
