@@ -25,7 +25,10 @@ from exchanges.connectors.symbols import StaticSymbols
 
 
 def test_deep_merge_merges_objects_and_replaces_everything_else() -> None:
-    base: dict[str, Any] = {"urls": {"api": {"public": "https://a", "private": "https://b"}}, "options": {"types": ["spot", "swap"]}}
+    base: dict[str, Any] = {
+        "urls": {"api": {"public": "https://a", "private": "https://b"}},
+        "options": {"types": ["spot", "swap"]},
+    }
     override = {"urls": {"api": {"public": "http://127.0.0.1:1"}}, "options": {"types": ["spot"]}, "timeout": 5}
     merged = deep_merge(base, override)
     assert merged == {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+import pytest
 from prometheus_client import REGISTRY
 
 from arbitrage.engine.scan import scan_books
@@ -15,6 +16,7 @@ from tests.fakes.binance import FakeBinance
 from tests.fakes.harness import books, eventually, live_market
 from tests.fakes.kraken import FakeKraken
 from tests.fakes.okx import FakeOkx
+from tests.fakes.server import FakeExchange
 
 
 def metric(name: str, **labels: str) -> float:
@@ -205,21 +207,25 @@ async def test_snapshot_error_replies_are_retried_without_a_crash() -> None:
         assert resyncs[0] < resyncs[1]  # paced: the second retry waited longer
 
 
-async def test_one_silent_book_is_resynced_alone_while_its_batch_streams() -> None:
-    okx = FakeOkx(books(("BTC-USDT", "60000"), ("ETH-USDT", "3000")))
-    async with live_market([okx], {"okx": ["BTC-USDT", "ETH-USDT"]}, connector={"book_silence_sec": 0.5}) as market:
-        await market.in_sync("okx", "ETH-USDT")
-        subscribes = okx.stats["subscribes"]
-        okx.mute("ETH-USDT")  # no update for ETH: quiet market, or a subscription lost upstream
+@pytest.mark.parametrize("fake_class", [FakeBinance, FakeOkx, FakeKraken])
+async def test_one_silent_book_is_resynced_while_its_batch_streams(fake_class: type[FakeExchange]) -> None:
+    quote = "USD" if fake_class is FakeKraken else "USDT"
+    btc, eth = f"BTC-{quote}", f"ETH-{quote}"
+    fake = fake_class(books((btc, "60000"), (eth, "3000")))
+    async with live_market([fake], {fake.name: [btc, eth]}, connector={"book_silence_sec": 0.5}) as market:
+        await market.in_sync(fake.name, eth)
+        subscribes = fake.stats["subscribes"]
+        fake.mute(eth)  # no update for ETH: a quiet market, or a subscription lost upstream
 
-        await eventually(lambda: market.store.marked("okx", "ETH-USDT", "no update"), "ETH resynced")
-        await eventually(lambda: market.book("okx", "ETH-USDT").is_healthy, "ETH back from a snapshot")  # type: ignore[union-attr]
-        assert okx.stats["subscribes"] > subscribes
-        assert market.connectors["okx"].stats.failures["silence"] >= 1
-        assert market.connectors["okx"].stats.reconnects == 0  # the connection was fine
-        assert not market.store.marked("okx", "BTC-USDT") and market.fresh("okx", "BTC-USDT")
-        okx.unmute("ETH-USDT")
-        await market.in_sync("okx", "ETH-USDT")
+        await eventually(lambda: market.store.marked(fake.name, eth, "no update"), "ETH resynced")
+        await eventually(lambda: market.book(fake.name, eth).is_healthy, "ETH back from a snapshot")  # type: ignore[union-attr]
+        assert fake.stats["subscribes"] > subscribes
+        connector = market.connectors[fake.name]
+        assert connector.stats.failures["silence"] >= 1
+        assert connector.stats.reconnects == 0  # the connection was fine
+        assert market.fresh(fake.name, btc)
+        fake.unmute(eth)
+        await market.in_sync(fake.name, eth)
 
 
 async def test_a_crossed_book_from_the_exchange_never_reaches_the_store() -> None:
