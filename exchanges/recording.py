@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 31  # zlib's gzip wrapper: header and CRC trailer written and checked by zlib
 _READ_CHUNK = 1 << 16
-_BATCH_BYTES = 1 << 16  # compress per 64 KB of JSON: ~1 ms of the event loop at level 6
+_BATCH_BYTES = 1 << 16  # compress per 64 KB of JSON: ~0.4 ms of the event loop at level 1
 _LOGGED_BAD_LINES = 20  # then only the summary: a file of junk must not flood the log
 _KEPT_BAD_LINES = 1000  # then only counted: a file of junk must not fill the memory
 
@@ -64,7 +64,9 @@ class BookRecorder:
         path: str | os.PathLike[str],
         *,
         flush_interval: float = 1.0,
-        compresslevel: int = 6,
+        # Level 1 is ~4x faster than 6 for a file ~20 % larger (books are 1/3 of their
+        # JSON either way): the recorder runs on the event loop that reads the sockets.
+        compresslevel: int = 1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not flush_interval > 0:
