@@ -15,8 +15,9 @@ import gc
 import logging
 import threading
 import time
+import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from typing import Any
 
 from django.db import DatabaseError, close_old_connections
 from redis.exceptions import RedisError
+from redis.lock import Lock
 
 from arbitrage import episodes, feed, metrics
 from arbitrage.config_source import load_scan_config
@@ -31,6 +33,7 @@ from arbitrage.engine.scan import scan_books
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
 from exchanges.store import get_book_store
 from exchanges.store.base import BookStore, StoreUnavailable
+from exchanges.store.redis_store import RedisBookStore
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +76,14 @@ class _State:
 _state = _State()
 
 
-def _load_config(report: ScanReport) -> tuple[ScanParams, FeeSchedule]:
+def load_config(errors: list[str]) -> tuple[ScanParams, FeeSchedule]:
+    """The scan settings from the database; while it is unreachable, the last ones this
+    process read (or the defaults), with the reason appended to `errors`."""
     try:
         _state.config = load_scan_config()
     except DatabaseError as exc:
         close_old_connections()
-        report.errors.append(f"settings unavailable, using the last known: {exc}")
+        errors.append(f"settings unavailable, using the last known: {exc}")
         logger.warning("scan settings unavailable", extra={"error": str(exc)})
     return _state.config or (ScanParams(), FeeSchedule())
 
@@ -112,7 +117,7 @@ def run_scan(
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     report = ScanReport(ok=False, ts=now_ms)
     store = store if store is not None else get_book_store()
-    params, fees = _load_config(report)
+    params, fees = load_config(report.errors)
 
     try:
         book_slice = store.read_all()
@@ -123,25 +128,45 @@ def run_scan(
         return report
 
     result = scan_books(book_slice.books, now_ms, params, fees)
-    found = result.opportunities
     report.books_total = len(book_slice.books)
     report.books_used = result.books_used
     report.corrupt_books = len(book_slice.corrupt)
+    return record_and_publish(
+        report, result.opportunities, params, store, persist=persist, publish=publish, started=started
+    )
+
+
+def record_and_publish(
+    report: ScanReport,
+    found: list[Opportunity],
+    params: ScanParams,
+    store: BookStore,
+    *,
+    persist: bool,
+    publish: bool,
+    started: float,
+    clock: Callable[[], float] = time.perf_counter,
+    **log_extra: Any,
+) -> ScanReport:
+    """The end every scan shares, whole (`run_scan`) or merged from shards: metrics, the
+    audit of `found` as the scan of `report.ts`, the feed message, the verdict and the log
+    line. `started` is when the scan began on `clock` (the merge of a sharded scan runs in
+    another process than its dispatch, so it passes wall-clock time)."""
     report.opportunities = len(found)
-    metrics.CORRUPT_BOOKS.inc(len(book_slice.corrupt))
+    metrics.CORRUPT_BOOKS.inc(report.corrupt_books)
     for item in found:
         metrics.OPPORTUNITIES.labels(item.type).inc()
         metrics.NET_EDGE.observe(item.net_edge_pct)
 
     if persist:
-        scanned_at = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+        scanned_at = datetime.fromtimestamp(report.ts / 1000, tz=UTC)
         _write_audits(report, _PendingAudit(found, scanned_at, params.as_dict()))
     if publish:
-        feed.publish(store, feed.scan_message(now_ms, found))
+        feed.publish(store, feed.scan_message(report.ts, found))
         report.published = True
 
     report.ok = not report.errors
-    report.duration_ms = (time.perf_counter() - started) * 1000
+    report.duration_ms = (clock() - started) * 1000
     metrics.SCAN_DURATION.observe(report.duration_ms / 1000)
     metrics.SCANS.labels("ok" if report.ok else "degraded").inc()
     logger.info(
@@ -153,6 +178,7 @@ def run_scan(
             "found": report.opportunities,
             "ms": round(report.duration_ms, 1),
             "persisted": report.persisted,
+            **log_extra,
         },
     )
     return report
@@ -198,3 +224,38 @@ def scan_guard(store: BookStore | None = None, timeout_sec: float = 60.0) -> Ite
     finally:
         if acquired:
             _state.lock.release()
+
+
+def hold_scan_lock(store: RedisBookStore, timeout_sec: float) -> str | None:
+    """Take the scan lock for a scan that spans processes (a sharded scan, from its
+    fan-out to its merge): returns the token that proves and frees the hold, or None when
+    another scan holds the lock. The lock frees itself after `timeout_sec` should the scan
+    never finish. Raises StoreUnavailable when Redis cannot be reached."""
+    token = uuid.uuid4().hex
+    try:
+        acquired = store.scan_lock(timeout_sec).acquire(blocking=False, token=token)
+    except RedisError as exc:
+        raise StoreUnavailable(f"Redis at {store.url} failed to take the scan lock: {exc}") from exc
+    return token if acquired else None
+
+
+def _held_lock(store: RedisBookStore, token: str) -> Lock:
+    lock = store.scan_lock(1.0)  # the timeout only matters to acquire()
+    lock.local.token = token.encode()  # what acquire() stores: the hold is ours to check or free
+    return lock
+
+
+def scan_lock_held(store: RedisBookStore, token: str) -> bool:
+    """Whether the hold of `token` is still on (not expired, so no newer scan started).
+    Raises StoreUnavailable when Redis cannot be reached."""
+    try:
+        return _held_lock(store, token).owned()
+    except RedisError as exc:
+        raise StoreUnavailable(f"Redis at {store.url} failed to check the scan lock: {exc}") from exc
+
+
+def release_scan_lock(store: RedisBookStore, token: str) -> None:
+    """Free the hold of `token`; a hold that expired (perhaps taken since by another
+    scan) is left alone."""
+    with contextlib.suppress(RedisError):  # LockNotOwnedError included
+        _held_lock(store, token).release()

@@ -69,6 +69,11 @@ class BookEvidence:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BookEvidence:
+        """The inverse of `as_dict` (a sharded scan's results cross processes as JSON)."""
+        return cls(**data)
+
 
 @dataclass(slots=True)
 class Opportunity:
@@ -110,6 +115,14 @@ class Opportunity:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Opportunity:
+        """The inverse of `as_dict`: `Opportunity.from_dict(o.as_dict()) == o`, also after a
+        JSON round trip (floats print and parse back exactly)."""
+        fields = dict(data)
+        fields["evidence"] = [BookEvidence.from_dict(item) for item in fields.get("evidence", ())]
+        return cls(**fields)
 
 
 @dataclass(slots=True)
