@@ -1,13 +1,52 @@
-"""Celery tasks: the periodic scan (beat -> worker)."""
+"""Celery tasks: the periodic scan (beat -> worker), whole or split into shards.
+
+With `SCAN_SHARDS` = n > 1 (and the Redis book store) the beat task does not scan: it
+takes the scan lock, reads the settings once, and sends a chord: n `scan_shard` tasks for
+one `now_ms` (see arbitrage.sharding), then `merge_scan`, which records and publishes the
+merged result exactly as `run_scan` does and frees the lock. The lock is held from the
+fan-out to the merge, so a slow scan's shards never pile up behind it.
+
+A scan missing a shard is dropped whole: recording the shards that did answer would close
+the episodes of the one that did not. A shard that fails cleanly answers with its error
+and the merge drops the scan; a shard that never answers (expired in the queue, worker
+lost) fails the chord, and `scan_shards_failed` drops it; a worker that dies without a
+trace leaves the lock to expire. Either way the next scan proceeds.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from typing import Any
 
-from celery import shared_task
+from celery import chord, group, shared_task
+from celery.result import AsyncResult
+from django.conf import settings
 
-from arbitrage.runtime import run_scan, scan_guard
+from arbitrage import metrics
+from arbitrage.engine.types import ScanParams
+from arbitrage.runtime import (
+    ScanReport,
+    hold_scan_lock,
+    load_config,
+    record_and_publish,
+    release_scan_lock,
+    run_scan,
+    scan_guard,
+    scan_lock_held,
+)
+from arbitrage.sharding import (
+    IncompleteScan,
+    ShardResult,
+    config_from_wire,
+    config_to_wire,
+    merge_shards,
+    run_shard,
+)
+from exchanges.store import get_book_store
+from exchanges.store.base import StoreUnavailable
+from exchanges.store.redis_store import RedisBookStore
 
 logger = logging.getLogger(__name__)
 
@@ -15,8 +54,152 @@ logger = logging.getLogger(__name__)
 @shared_task(name="arbitrage.tasks.scan", ignore_result=True)
 def scan() -> dict[str, Any]:
     """One scan over the coherent slice. Skips (does not queue) while another is running."""
+    shards = int(settings.SCAN_SHARDS)
+    if shards > 1:
+        store = get_book_store()
+        if isinstance(store, RedisBookStore):
+            return fan_out(store, shards)
+        logger.warning("SCAN_SHARDS needs the Redis book store (REDIS_URL): scanning in one process")
     with scan_guard() as acquired:
         if not acquired:
             logger.warning("scan skipped: the previous scan is still running")
             return {"skipped": True}
         return run_scan().as_dict()
+
+
+def shard_task_ids(label: str, shards: int) -> list[str]:
+    """The shard tasks' ids: they name the shard in Celery's logs and errors."""
+    return [f"{label}-shard-{shard}-of-{shards}" for shard in range(shards)]
+
+
+def _forget_shards(label: str, shards: int) -> None:
+    # The result backend would keep each shard's result (every opportunity it found) for
+    # a day: 17,280 scans' worth. The merge has them; drop them now.
+    for task_id in shard_task_ids(label, shards):
+        with contextlib.suppress(Exception):  # only memory is at stake, never the scan
+            AsyncResult(task_id, app=scan_shard.app).forget()
+
+
+def _hold_sec() -> float:
+    # Shards not started within CELERY_SCAN_TASK_EXPIRES_SEC are dropped (the chord then
+    # fails and frees the lock); three times that bounds a scan whose worker died mid-shard.
+    return 3.0 * float(settings.CELERY_SCAN_TASK_EXPIRES_SEC)
+
+
+def fan_out(store: RedisBookStore, shards: int) -> dict[str, Any]:
+    """Send one sharded scan (the shards and their merge) unless a scan is running."""
+    try:
+        token = hold_scan_lock(store, _hold_sec())
+    except StoreUnavailable:
+        return run_scan(store=store).as_dict()  # it reports the outage like any scan
+    if token is None:
+        logger.warning("scan skipped: the previous scan is still running")
+        return {"skipped": True}
+    started = time.time()
+    now_ms = int(started * 1000)
+    errors: list[str] = []
+    params, fees = load_config(errors)
+    config = config_to_wire(params, fees)
+    expires = float(settings.CELERY_SCAN_TASK_EXPIRES_SEC)
+    label = f"scan-{now_ms}-{token[:8]}"
+    header = group(
+        scan_shard.si(shard=shard, shards=shards, now_ms=now_ms, config=config).set(task_id=task_id, expires=expires)
+        for shard, task_id in enumerate(shard_task_ids(label, shards))
+    )
+    body = merge_scan.s(
+        now_ms=now_ms, shards=shards, label=label, token=token, started=started, params=config["params"], errors=errors
+    ).on_error(scan_shards_failed.s(now_ms=now_ms, shards=shards, label=label, token=token))
+    try:
+        chord(header, body).apply_async()
+    except Exception as exc:  # the broker refused it: nothing was sent, nothing will merge
+        release_scan_lock(store, token)
+        logger.error("sharded scan not sent", extra={"ts": now_ms, "error": str(exc)})
+        metrics.SCANS.labels("not_sent").inc()
+        return {"sent": False, "ts": now_ms, "error": str(exc)}
+    return {"sent": True, "ts": now_ms, "shards": shards}
+
+
+@shared_task(name="arbitrage.tasks.scan_shard")
+def scan_shard(*, shard: int, shards: int, now_ms: int, config: dict[str, Any]) -> dict[str, Any]:
+    """One shard of a sharded scan; its result (JSON) goes to the merge."""
+    store = get_book_store()
+    if not isinstance(store, RedisBookStore):
+        return ShardResult(shard, shards, error="a sharded scan needs the Redis book store").as_dict()
+    params, fees = config_from_wire(config)
+    return run_shard(store, shard, shards, now_ms, params, fees).as_dict()
+
+
+@shared_task(name="arbitrage.tasks.merge_scan", ignore_result=True)
+def merge_scan(
+    results: list[dict[str, Any]],
+    *,
+    now_ms: int,
+    shards: int,
+    label: str,
+    token: str,
+    started: float,
+    params: dict[str, Any],
+    errors: list[str],
+) -> dict[str, Any]:
+    """The chord's end: merge the shards, record and publish as `run_scan` does, and free
+    the scan lock. Records nothing unless every shard answered."""
+    report = ScanReport(ok=False, ts=now_ms, errors=list(errors))
+    store = get_book_store()
+    try:
+        if not isinstance(store, RedisBookStore):  # settings changed under a running scan
+            return _dropped(report, shards, "the book store is no longer Redis")
+        try:
+            held = scan_lock_held(store, token)
+        except StoreUnavailable as exc:
+            return _dropped(report, shards, str(exc))
+        if not held:
+            # The lock expired: a newer scan may already be recorded, and this older one
+            # must not be folded into the episodes after it.
+            return _dropped(report, shards, "its scan lock expired before the merge")
+        try:
+            merged = merge_shards([ShardResult.from_dict(item) for item in results], shards)
+        except IncompleteScan as exc:
+            return _dropped(report, shards, str(exc))
+        report.books_total = merged.books_total
+        report.books_used = merged.books_used
+        report.corrupt_books = merged.corrupt_books
+        return record_and_publish(
+            report,
+            merged.opportunities,
+            ScanParams(**params),
+            store,
+            persist=True,
+            publish=True,
+            started=started,
+            clock=time.time,
+            shards=shards,
+        ).as_dict()
+    finally:
+        _forget_shards(label, shards)
+        if isinstance(store, RedisBookStore):
+            release_scan_lock(store, token)
+
+
+@shared_task(name="arbitrage.tasks.scan_shards_failed", ignore_result=True)
+def scan_shards_failed(
+    request: Any, exc: BaseException, traceback: Any, *, now_ms: int, shards: int, label: str, token: str
+) -> None:
+    """Called by Celery when a shard task itself failed (expired, worker lost): the merge
+    will never run, so drop the scan here and free the lock."""
+    store = get_book_store()
+    try:
+        _dropped(ScanReport(ok=False, ts=now_ms), shards, f"a shard did not finish: {exc}")
+    finally:
+        _forget_shards(label, shards)
+        if isinstance(store, RedisBookStore):
+            release_scan_lock(store, token)
+
+
+def _dropped(report: ScanReport, shards: int, reason: str) -> dict[str, Any]:
+    report.errors.append(f"sharded scan dropped, nothing recorded or published: {reason}")
+    logger.error(
+        "sharded scan dropped: nothing recorded or published; the next scan proceeds",
+        extra={"ts": report.ts, "shards": shards, "reason": reason},
+    )
+    metrics.SCANS.labels("incomplete").inc()
+    return report.as_dict()
