@@ -37,6 +37,12 @@ def _websocket(repeat: int) -> list[Row]:
     return [Row("websocket", f"{case} (p50/p99)", p50, p99, 20, note) for case, p50, p99, note in websocket_rows()]
 
 
+def _sharded(repeat: int) -> list[Row]:
+    from benchmarks.sharded import run
+
+    return run(repeat)
+
+
 # Section name -> a function of the repeat count returning its rows. A new section (ingest,
 # websocket) is a module of this package plus one entry here; imports stay lazy so that
 # `--only engine` needs neither Redis nor Django.
@@ -45,6 +51,7 @@ SECTIONS: dict[str, Callable[[int], list[Row]]] = {
     "store": _store,
     "scan": _scan,
     "websocket": _websocket,
+    "sharded": _sharded,
 }
 
 
