@@ -138,7 +138,8 @@ class _ShardBooks:
             and key not in own_symbol
             and key not in own_exchange
         ]
-        self._parse(wanted + pricing, own_symbol)
+        self._parse(wanted + pricing)
+        self.corrupt_own = sum(1 for key in own_symbol if self._books[key] is None)
         spatial = [book for key in wanted if key in own_symbol and (book := self._books[key]) is not None]
         triangular = [book for key in wanted if key in own_exchange and (book := self._books[key]) is not None]
         return spatial, triangular
@@ -148,10 +149,10 @@ class _ShardBooks:
         not kept here: the USDT mid is a median)."""
         tail = b"|" + symbol.encode()
         keys = [key for exchange in self._exchanges if (key := exchange + tail) in self.raw]
-        self._parse([key for key in keys if key not in self._books], set())
+        self._parse([key for key in keys if key not in self._books])
         return [book for key in keys if (book := self._books[key]) is not None]
 
-    def _parse(self, keys: Sequence[bytes], own: set[bytes]) -> None:
+    def _parse(self, keys: Sequence[bytes]) -> None:
         if not keys:
             return
         raw = self.raw
@@ -161,8 +162,7 @@ class _ShardBooks:
         for key in keys:
             books[key] = None
         for book in parsed.books:
-            books[f"{book.exchange}|{book.symbol}".encode()] = book
-        self.corrupt_own += sum(1 for item in parsed.corrupt if item.key.encode() in own)
+            books[f"{book.exchange}|{book.symbol}".encode()] = book  # its key: decode_books checks
 
 
 class _UsableBySymbol(Mapping[str, Sequence[OrderBookSnapshot]]):
