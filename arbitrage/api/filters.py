@@ -74,6 +74,12 @@ class InstantFilter(django_filters.IsoDateTimeFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, validators=[_representable_in_utc], **kwargs)
 
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        # ISO 8601 allows offsets up to 23:59 but PostgreSQL stops at 15:59: send UTC.
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return super().filter(qs, value)
+
 
 class RiskFilter(django_filters.ChoiceFilter):
     def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
