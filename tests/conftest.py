@@ -3,8 +3,10 @@ skipped only outside CI when the server is not there (and never skipped when CI 
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -43,3 +45,32 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 def requires_postgres(settings) -> None:  # type: ignore[no-untyped-def]
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         _unavailable("PostgreSQL", "DATABASE_URL does not point at PostgreSQL")
+
+
+@pytest.fixture
+def redis_broker(redis_url: str) -> Iterator[None]:
+    """Points the project's Celery app at the real Redis as broker and result backend."""
+    from config.celery import app
+
+    saved = (app.conf.broker_url, app.conf.result_backend)
+    app.conf.update(broker_url=redis_url, result_backend=redis_url)
+    yield
+    app.conf.update(broker_url=saved[0], result_backend=saved[1])
+
+
+@contextmanager
+def in_process_worker() -> Iterator[None]:
+    """A Celery worker on a thread of this process. Its worker_init hook tunes the collector
+    for a scanner process (gc.freeze() of everything so far, which makes every later
+    decode_books call walk the frozen objects): undone after, for the rest of the suite."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    threshold = gc.get_threshold()
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
+            yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)

@@ -5,12 +5,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 
 from arbitrage.models import Opportunity, ScannerSettings
 from arbitrage.schedules import ScannerIntervalSchedule
 from config.celery import app
 from exchanges.store import get_book_store, reset_book_store
+from tests.conftest import in_process_worker
 from tests.factories import book
 
 
@@ -20,14 +20,6 @@ def redis_mode(settings, redis_url: str, redis_client) -> Iterator[None]:
     reset_book_store()
     yield
     reset_book_store()
-
-
-@pytest.fixture
-def redis_broker(redis_url: str) -> Iterator[None]:
-    saved = (app.conf.broker_url, app.conf.result_backend)
-    app.conf.update(broker_url=redis_url, result_backend=redis_url)
-    yield
-    app.conf.update(broker_url=saved[0], result_backend=saved[1])
 
 
 def wait_for(predicate, timeout: float = 30.0) -> bool:
@@ -47,7 +39,7 @@ def test_worker_scans_books_in_redis_and_audits_episodes_in_postgres(requires_po
             book("okx", "BTC-USDT", bid=101.0, ask=101.1),
         ]
     )
-    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
+    with in_process_worker():
         app.send_task("arbitrage.tasks.scan")
         found = wait_for(lambda: Opportunity.objects.filter(buy_exchange="binance", sell_exchange="okx").exists())
 

@@ -8,11 +8,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any, cast
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import connections
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -32,6 +30,7 @@ from config.celery import app
 from exchanges.store import get_book_store, reset_book_store
 from exchanges.store.codec import decode_books
 from exchanges.store.redis_store import RedisBookStore
+from tests.conftest import in_process_worker
 from tests.factories import book, now_ms
 
 NOW = 1_750_000_000_000
@@ -197,34 +196,12 @@ def redis_mode(settings: Any, redis_url: str, redis_client: Any) -> Iterator[Red
     reset_book_store()
 
 
-@pytest.fixture
-def redis_broker(redis_url: str) -> Iterator[None]:
-    saved = (app.conf.broker_url, app.conf.result_backend)
-    app.conf.update(broker_url=redis_url, result_backend=redis_url)
-    yield
-    app.conf.update(broker_url=saved[0], result_backend=saved[1])
-
-
 @pytest.fixture(autouse=True)
 def collector_as_usual() -> None:
     """An in-process Celery worker, here or in another module, runs the scanner's tune_gc()
     on the test process: with the whole pytest heap frozen, every decode_books call walks it
     (gc.get_freeze_count() is linear), ~25 ms a call, which the property test makes 1,500."""
     gc.unfreeze()
-
-
-@contextmanager
-def in_process_worker() -> Iterator[None]:
-    """A Celery worker on a thread of this process. Its worker_init hook tunes the collector
-    for a scanner process (gc.freeze() of everything so far, which makes every later
-    decode_books call walk the frozen objects): undone after, for the rest of the suite."""
-    threshold = gc.get_threshold()
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
-            yield
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*threshold)
 
 
 @pytest.fixture
