@@ -43,6 +43,14 @@ def _sharded(repeat: int) -> list[Row]:
     return run(repeat)
 
 
+def _ingest(repeat: int) -> list[Row]:
+    from benchmarks.ingest import ingest_rows
+    from benchmarks.store import DEFAULT_URL
+
+    url = os.environ.get("TEST_REDIS_URL", DEFAULT_URL)
+    return [Row("ingest", name, first, second, 1, note) for name, first, second, note in ingest_rows(url)]
+
+
 # Section name -> a function of the repeat count returning its rows. A new section (ingest,
 # websocket) is a module of this package plus one entry here; imports stay lazy so that
 # `--only engine` needs neither Redis nor Django.
