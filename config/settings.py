@@ -153,6 +153,14 @@ CELERY_SCAN_TASK_EXPIRES_SEC = env.float("CELERY_SCAN_TASK_EXPIRES_SEC", default
 # Split each scan across this many Celery workers by symbol shard (1 = one worker scans all).
 SCAN_SHARDS = env.int("SCAN_SHARDS", default=1)
 
+# --- Telegram (notifications/) --------------------------------------------------------
+# Empty token: notifications are off (logged once at start), everything else runs.
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+# A self-hosted Bot API server, e.g. http://127.0.0.1:8081/bot (python-telegram-bot's base_url).
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="")
+TELEGRAM_DIGEST_PERIOD_SEC = env.float("TELEGRAM_DIGEST_PERIOD_SEC", default=60.0)
+DASHBOARD_URL = env.str("DASHBOARD_URL", default="http://127.0.0.1:8000/")
+
 # --- Observability -------------------------------------------------------------------
 # The Prometheus scraper's bearer token for /metrics (empty: staff session only).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
