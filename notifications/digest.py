@@ -1,0 +1,190 @@
+"""The digest: which episodes a subscriber should hear about, and the message that says so.
+
+Pure functions over plain values (no database, no network), so the same code builds one
+digest in a test and ten thousand in a run. The database side (notifications/runner.py)
+turns rows into `Episode` and `Filters` once, at the boundary."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from arbitrage.models import Opportunity
+    from notifications.models import Subscriber
+
+# An episode already sent is sent again only when its edge grew by both of these: a
+# wobble of a few basis points around the same level is not news.
+IMPROVE_ABS_PCT = 0.05
+IMPROVE_REL = 0.25
+MAX_ITEMS = 10
+# Telegram rejects longer texts (after entity parsing; the raw HTML bound is stricter).
+MAX_MESSAGE_CHARS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    id: int
+    type: str
+    symbol: str
+    buy_exchange: str
+    sell_exchange: str
+    exchange: str
+    path: tuple[str, ...]
+    net_edge_pct: float
+    expected_profit_usdt: float
+    available_qty: float
+    optimal_profit_usdt: float
+    risk_flag: str
+    is_open: bool
+    last_seen: datetime
+
+    @classmethod
+    def from_row(cls, row: Opportunity) -> Episode:
+        path = row.path if isinstance(row.path, list) else []
+        return cls(
+            id=row.pk,
+            type=row.type,
+            symbol=row.symbol,
+            buy_exchange=row.buy_exchange,
+            sell_exchange=row.sell_exchange,
+            exchange=row.exchange,
+            path=tuple(str(asset) for asset in path),
+            net_edge_pct=row.net_edge_pct,
+            expected_profit_usdt=row.expected_profit_usdt,
+            available_qty=row.available_qty,
+            optimal_profit_usdt=row.optimal_profit_usdt,
+            risk_flag=row.risk_flag,
+            is_open=row.is_open,
+            last_seen=row.last_seen,
+        )
+
+    @property
+    def exchanges(self) -> tuple[str, ...]:
+        if self.type == "triangular":
+            return (self.exchange,)
+        return (self.buy_exchange, self.sell_exchange)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """A subscriber's taste. Empty sets mean "any"; a spatial episode passes the exchange
+    filter only when the subscriber trades on both its exchanges."""
+
+    min_net_edge_pct: float = 0.0
+    symbols: frozenset[str] = frozenset()
+    exchanges: frozenset[str] = frozenset()
+    type: str = "all"
+    only_ok: bool = True
+
+    @classmethod
+    def from_subscriber(cls, sub: Subscriber) -> Filters:
+        return cls(
+            min_net_edge_pct=float(sub.min_net_edge_pct),
+            symbols=frozenset(str(s) for s in sub.symbols or ()),
+            exchanges=frozenset(str(e) for e in sub.exchanges or ()),
+            type=sub.type_filter,
+            only_ok=sub.only_ok,
+        )
+
+    def matches(self, ep: Episode) -> bool:
+        if ep.net_edge_pct < self.min_net_edge_pct:
+            return False
+        if self.type != "all" and ep.type != self.type:
+            return False
+        if self.only_ok and ep.risk_flag != "ok":
+            return False
+        if self.symbols and ep.symbol not in self.symbols:
+            return False
+        return not self.exchanges or all(ex in self.exchanges for ex in ep.exchanges)
+
+
+def clearly_better(edge_pct: float, sent_edge_pct: float) -> bool:
+    return edge_pct >= sent_edge_pct + max(IMPROVE_ABS_PCT, abs(sent_edge_pct) * IMPROVE_REL)
+
+
+def select(
+    filters: Filters,
+    episodes: Iterable[Episode],
+    sent: Mapping[int, float],
+    since: datetime | None = None,
+) -> list[Episode]:
+    """The episodes worth telling, best first: open ones, or closed since `since`, that pass
+    the filters and were never sent (by id in `sent`, the best edge sent) or got clearly better."""
+    chosen = []
+    for ep in episodes:
+        if not ep.is_open and (since is None or ep.last_seen <= since):
+            continue
+        if not filters.matches(ep):
+            continue
+        previous = sent.get(ep.id)
+        if previous is not None and not clearly_better(ep.net_edge_pct, previous):
+            continue
+        chosen.append(ep)
+    chosen.sort(key=lambda ep: (-ep.net_edge_pct, -ep.expected_profit_usdt, ep.id))
+    return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    text: str
+    episodes: tuple[Episode, ...]  # the ones the text shows (deliveries to record)
+
+
+def _num(value: float, digits: int) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _qty(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def route(ep: Episode) -> str:
+    if ep.type == "triangular":
+        return f"{ep.exchange}: {' → '.join(ep.path) or ep.symbol}"
+    return f"{ep.buy_exchange} → {ep.sell_exchange}"
+
+
+def format_episode(index: int, ep: Episode) -> str:
+    e = html.escape
+    status = "" if ep.is_open else " (closed)"
+    return (
+        f"{index}. <b>{e(ep.symbol)}</b> {e(ep.type)} {e(route(ep))}{status}\n"
+        f"   net <b>{_num(ep.net_edge_pct, 3)}%</b> · size {_qty(ep.available_qty)}"
+        f" · profit {_num(ep.expected_profit_usdt, 2)} USDT"
+        f" (best size {_num(ep.optimal_profit_usdt, 2)})"
+        f" · risk {e(ep.risk_flag)}"
+    )
+
+
+def format_digest(episodes: Sequence[Episode], total: int, dashboard_url: str) -> str:
+    """An HTML message (Telegram parse_mode HTML): every outside value escaped."""
+    head = f"<b>Arbitrage digest</b> · {total} new or better"
+    link = f'<a href="{html.escape(dashboard_url, quote=True)}">Open the dashboard</a>' if dashboard_url else ""
+    lines = [format_episode(i, ep) for i, ep in enumerate(episodes, 1)]
+    more = total - len(episodes)
+    tail = [f"… and {more} more" if more > 0 else "", link]
+    return "\n".join([head, *lines, *(t for t in tail if t)])
+
+
+def build_digest(
+    filters: Filters,
+    episodes: Iterable[Episode],
+    sent: Mapping[int, float],
+    dashboard_url: str,
+    since: datetime | None = None,
+    limit: int = MAX_ITEMS,
+) -> Digest | None:
+    """The digest for one subscriber, or None when there is nothing new to say."""
+    chosen = select(filters, episodes, sent, since)
+    if not chosen:
+        return None
+    shown = chosen[:limit]
+    text = format_digest(shown, len(chosen), dashboard_url)
+    while len(text) > MAX_MESSAGE_CHARS and len(shown) > 1:
+        shown = shown[:-1]
+        text = format_digest(shown, len(chosen), dashboard_url)
+    return Digest(text=text, episodes=tuple(shown))

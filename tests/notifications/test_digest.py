@@ -1,0 +1,101 @@
+"""What a digest shows a subscriber: filtered, best first, nothing twice unless clearly
+better, and a message where every outside value is HTML-escaped."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from notifications.digest import Filters, build_digest, format_digest
+from tests.notifications.factories import T0, episode
+
+URL = "http://dash.example/?a=1&b=2"
+
+
+def ids(digest) -> list[int]:  # type: ignore[no-untyped-def]
+    return [ep.id for ep in digest.episodes] if digest else []
+
+
+def test_nothing_new_builds_no_digest():
+    assert build_digest(Filters(), [], {}, URL) is None
+    assert build_digest(Filters(), [episode(1)], {1: 0.5}, URL) is None
+
+
+def test_episodes_come_best_first_with_edge_size_profit_route_risk_and_link():
+    digest = build_digest(Filters(), [episode(1, net_edge_pct=0.2), episode(2, net_edge_pct=0.9)], {}, URL)
+    assert digest is not None and ids(digest) == [2, 1]
+    text = digest.text
+    assert "2 new or better" in text
+    assert "<b>BTC-USDT</b> spatial binance → okx" in text
+    assert "net <b>0.900%</b> · size 0.0123 · profit 5.00 USDT (best size 7.50) · risk ok" in text
+    assert '<a href="http://dash.example/?a=1&amp;b=2">Open the dashboard</a>' in text
+
+
+def test_triangular_route_shows_exchange_and_path():
+    ep = episode(1, type="triangular", exchange="kraken", path=("USDT", "BTC", "ETH", "USDT"))
+    digest = build_digest(Filters(), [ep], {}, URL)
+    assert digest is not None and "kraken: USDT → BTC → ETH → USDT" in digest.text
+
+
+def test_filters_pick_edge_type_risk_symbol_and_both_exchanges():
+    eps = [
+        episode(1, net_edge_pct=0.05),
+        episode(2, type="triangular", exchange="okx", path=("USDT", "BTC", "ETH", "USDT")),
+        episode(3, risk_flag="extreme_edge"),
+        episode(4, symbol="ETH-USDT"),
+        episode(5, sell_exchange="kraken"),
+        episode(6),
+    ]
+    f = Filters(
+        min_net_edge_pct=0.1, type="spatial", symbols=frozenset({"BTC-USDT"}), exchanges=frozenset({"binance", "okx"})
+    )
+    assert ids(build_digest(f, eps, {}, URL)) == [6]
+    assert sorted(ids(build_digest(Filters(only_ok=False), eps, {}, URL))) == [1, 2, 3, 4, 5, 6]
+
+
+def test_an_episode_sent_before_returns_only_when_clearly_better():
+    sent = {1: 0.5}
+    assert build_digest(Filters(), [episode(1, net_edge_pct=0.6)], sent, URL) is None
+    assert ids(build_digest(Filters(), [episode(1, net_edge_pct=0.63)], sent, URL)) == [1]
+
+
+def test_closed_episodes_count_only_when_seen_since_the_last_digest():
+    closed = episode(1, is_open=False, last_seen=T0)
+    assert build_digest(Filters(), [closed], {}, URL, since=T0) is None
+    digest = build_digest(Filters(), [closed], {}, URL, since=T0 - timedelta(seconds=1))
+    assert digest is not None and "(closed)" in digest.text
+
+
+def test_a_long_digest_shows_the_best_ten_and_counts_the_rest():
+    eps = [episode(i, net_edge_pct=i / 10) for i in range(1, 16)]
+    digest = build_digest(Filters(), eps, {}, URL)
+    assert digest is not None and ids(digest) == list(range(15, 5, -1))
+    assert "… and 5 more" in digest.text
+
+
+def test_symbols_and_flags_that_look_like_html_are_escaped():
+    ep = episode(1, symbol="<b>&X-USDT", risk_flag='a"<i>', buy_exchange="b&b")
+    text = format_digest([ep], 1, 'http://x/"><script>')
+    assert "&lt;b&gt;&amp;X-USDT" in text and "a&quot;&lt;i&gt;" in text and "b&amp;b → okx" in text
+    assert "<script>" not in text and 'href="http://x/&quot;&gt;&lt;script&gt;"' in text
+
+
+ALLOWED_TAGS = re.compile(r"</?b>|<a href=\"[^\"<>]*\">|</a>")
+
+
+@given(
+    symbol=st.text(min_size=1, max_size=64),
+    flag=st.text(min_size=1, max_size=32),
+    exchange=st.text(min_size=1, max_size=32),
+    url=st.text(max_size=80),
+)
+def test_any_outside_text_leaves_only_our_own_tags(symbol: str, flag: str, exchange: str, url: str):
+    text = format_digest([episode(1, symbol=symbol, risk_flag=flag, sell_exchange=exchange)], 1, url)
+    stripped = ALLOWED_TAGS.sub("", text)
+    assert "<" not in stripped and ">" not in stripped
+    # What the subscriber reads after Telegram unescapes it is the raw value.
+    assert symbol in html.unescape(stripped) and flag in html.unescape(stripped)
