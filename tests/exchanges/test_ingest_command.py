@@ -20,8 +20,7 @@ from exchanges.store import BookStore, get_book_store, reset_book_store
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
+def fresh_env(tmp_path: Path) -> dict[str, str]:
     """A fresh process's environment: an empty database of its own, embedded mode."""
     return {
         **os.environ,
@@ -30,6 +29,11 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         "REDIS_URL": "",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return fresh_env(tmp_path)
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
@@ -154,7 +158,7 @@ def test_bad_flags_give_one_line_and_a_nonzero_exit(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--connector=replay"], "replaying a JSONL file of books) is not implemented yet"),
+        (["--connector=replay"], "--connector replay needs --file"),
         (["--connector=simulated", "--symbols=BTCUSDT", "--exchanges=okx"], "'BTCUSDT' is not a symbol"),
         (["--connector=simulated", "--symbols=BTC-USDT", "--exchanges=,"], "expected a comma-separated list"),
     ],
