@@ -29,3 +29,37 @@ def episode(id: int = 1, **fields: Any) -> Episode:
     }
     values.update(fields)
     return Episode(**values)
+
+
+def episode_row(symbol: str = "BTC-USDT", buy: str = "binance", sell: str = "okx", net: float = 0.5, **fields: Any):  # type: ignore[no-untyped-def]
+    """An open spatial episode in the database."""
+    from django.utils import timezone
+
+    from arbitrage.models import Opportunity
+
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "key": f"spatial|{symbol}|{buy}|{sell}",
+        "type": "spatial",
+        "symbol": symbol,
+        "buy_exchange": buy,
+        "sell_exchange": sell,
+        "first_seen": now,
+        "last_seen": now,
+        "peak_net_edge_pct": net,
+        "buy_vwap": 100.0,
+        "sell_vwap": 100.0 + net,
+        "gross_edge_pct": net + 0.25,
+        "net_edge_pct": net,
+        "expected_profit_usdt": net * 10,
+        "available_qty": 10.0,
+        "fees_pct": 0.2,
+        "slippage_pct": 0.05,
+        "withdraw_pct": 0.0,
+        "optimal_qty": 10.0,
+        "optimal_profit_usdt": net * 12,
+        "risk_flag": "ok",
+        "ts_detected": int(now.timestamp() * 1000),
+    }
+    values.update(fields)
+    return Opportunity.objects.create(**values)

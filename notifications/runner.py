@@ -1,0 +1,133 @@
+"""One digest run: every active subscriber gets what is new for them, at most once.
+
+The delivery rows are written before each send and confirmed after it. A run that dies in
+between leaves unconfirmed rows, and the next run treats them as sent: a subscriber may
+miss one message after a crash but is never told the same thing twice. A send that
+definitely failed removes its rows again so the next run tries once more."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from arbitrage.models import Opportunity
+from notifications.digest import Digest, Episode, Filters, build_digest, select
+from notifications.models import Delivery, Subscriber
+from notifications.sender import Outcome
+
+log = logging.getLogger(__name__)
+
+EPISODE_FIELDS = [f for f in Episode.__dataclass_fields__ if f not in ("id",)]
+
+
+class Sender(Protocol):
+    def send(self, chat_id: int, text: str) -> Outcome: ...
+
+
+@dataclass
+class RunReport:
+    subscribers: int = 0
+    messages_sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    outcomes: dict[int, list[Outcome]] = field(default_factory=lambda: defaultdict(list))  # by chat id
+
+
+def load_episodes(since: datetime) -> list[Episode]:
+    rows = Opportunity.objects.filter(Q(is_open=True) | Q(last_seen__gt=since)).only(*EPISODE_FIELDS)
+    return [Episode.from_row(row) for row in rows]
+
+
+def load_sent(subscriber_ids: Sequence[int], episode_ids: Sequence[int]) -> dict[int, dict[int, float]]:
+    """The best edge each subscriber was told of each episode (confirmed or not)."""
+    sent: dict[int, dict[int, float]] = defaultdict(dict)
+    rows = (
+        Delivery.objects.filter(subscriber_id__in=subscriber_ids, opportunity_id__in=episode_ids)
+        .values("subscriber_id", "opportunity_id")
+        .annotate(edge=Max("net_edge_pct"))
+    )
+    for row in rows:
+        sent[row["subscriber_id"]][row["opportunity_id"]] = row["edge"]
+    return sent
+
+
+def messages_for(
+    sub: Subscriber, episodes: Iterable[Episode], sent: dict[int, float], dashboard_url: str
+) -> list[Digest]:
+    filters = Filters.from_subscriber(sub)
+    since = sub.last_digest_at or sub.created_at
+    if sub.mode == Subscriber.Mode.INSTANT:
+        # One message per episode: a subscriber who asked for instant wants each on its own.
+        chosen = select(filters, episodes, sent, since)
+        return [d for ep in chosen if (d := build_digest(filters, [ep], {}, dashboard_url, since)) is not None]
+    digest = build_digest(filters, episodes, sent, dashboard_url, since)
+    return [digest] if digest else []
+
+
+def deliver(sender: Sender, sub: Subscriber, digest: Digest) -> Outcome:
+    ids = [ep.id for ep in digest.episodes]
+    with transaction.atomic():
+        Delivery.objects.bulk_create(
+            [Delivery(subscriber=sub, opportunity_id=ep.id, net_edge_pct=ep.net_edge_pct) for ep in digest.episodes],
+            ignore_conflicts=True,
+        )
+    outcome = sender.send(sub.chat_id, digest.text)
+    pending = Delivery.objects.filter(subscriber=sub, opportunity_id__in=ids, sent_at__isnull=True)
+    if outcome is Outcome.SENT:
+        pending.update(sent_at=timezone.now())
+    else:
+        pending.delete()
+    return outcome
+
+
+def run_digests(sender: Sender, now: datetime | None = None) -> RunReport:
+    now = now or timezone.now()
+    dashboard_url = settings.DASHBOARD_URL
+    report = RunReport()
+    subs = list(
+        Subscriber.objects.filter(is_active=True, mode__in=[Subscriber.Mode.DIGEST, Subscriber.Mode.INSTANT]).order_by(
+            "pk"
+        )
+    )
+    if not subs:
+        return report
+    since = min(sub.last_digest_at or sub.created_at for sub in subs)
+    episodes = load_episodes(since)
+    sent = load_sent([sub.pk for sub in subs], [ep.id for ep in episodes])
+    for sub in subs:
+        report.subscribers += 1
+        outcome = Outcome.SENT
+        for digest in messages_for(sub, episodes, sent.get(sub.pk, {}), dashboard_url):
+            outcome = deliver(sender, sub, digest)
+            report.outcomes[sub.chat_id].append(outcome)
+            if outcome is not Outcome.SENT:
+                break
+            report.messages_sent += 1
+        if outcome is Outcome.BLOCKED:
+            report.blocked += 1
+            Subscriber.objects.filter(pk=sub.pk).update(
+                is_active=False, deactivated_reason=f"blocked the bot ({now:%Y-%m-%d %H:%M} UTC)"
+            )
+            log.info("subscriber %s blocked the bot: deactivated", sub.chat_id)
+        elif outcome is Outcome.FAILED:
+            # Keep last_digest_at: what was not said is still new next run.
+            report.failed += 1
+        else:
+            Subscriber.objects.filter(pk=sub.pk).update(last_digest_at=now)
+    log.info(
+        "digest run: %d subscribers, %d messages sent, %d blocked, %d failed",
+        report.subscribers,
+        report.messages_sent,
+        report.blocked,
+        report.failed,
+    )
+    return report

@@ -1,0 +1,135 @@
+"""Sending one message to one chat within Telegram's rules, from synchronous code.
+
+python-telegram-bot's Bot is async; the digest run is synchronous Django code (ORM calls
+must not run inside an event loop). `TelegramSender` owns a private loop and runs each send
+to completion on it, so database work happens between sends, never during one.
+
+Rules kept here (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this):
+about 30 messages per second overall and one per second per chat; on 429 wait the
+`retry_after` Telegram names; 403 means the user blocked the bot (no retry); anything else
+is retried with exponential backoff a few times, then given up for this run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from types import TracebackType
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # 403: the subscriber blocked the bot or the chat is gone
+    FAILED = "failed"  # gave up for this run
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    max_attempts: int = 4  # for errors other than 429 and 403
+    backoff_sec: float = 1.0  # doubled after each failed attempt
+    max_retry_after_sec: float = 300.0  # a longer flood wait is given up for this run
+    max_flood_waits: int = 5
+    per_second: float = 30.0  # overall
+    per_chat_interval_sec: float = 1.0
+
+
+def _flood_wait_sec(exc: RetryAfter) -> float:
+    # PTB 22 warns that the int will become a timedelta; read it either way, quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramSender:
+    """Use as a context manager: `with TelegramSender(token, base_url) as s: s.send(...)`."""
+
+    def __init__(
+        self, token: str, base_url: str = "", policy: SendPolicy | None = None, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        self.policy = policy or SendPolicy()
+        self._sleep = sleep
+        self._loop = asyncio.new_event_loop()
+        self.bot = Bot(token, base_url=base_url) if base_url else Bot(token)
+        self._last_send = 0.0
+        self._last_to_chat: dict[int, float] = {}
+
+    def __enter__(self) -> TelegramSender:
+        # getMe: a wrong token fails here (InvalidToken), before any subscriber is touched.
+        self._loop.run_until_complete(self.bot.initialize())
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            self._loop.run_until_complete(self.bot.shutdown())
+        finally:
+            self._loop.close()
+
+    def send(self, chat_id: int, text: str) -> Outcome:
+        return self._loop.run_until_complete(self._send(chat_id, text))
+
+    async def _pace(self, chat_id: int) -> None:
+        # Spacing sends (rather than a token bucket) keeps bursts under the overall limit too.
+        now = time.monotonic()
+        wait = max(
+            self._last_send + 1.0 / self.policy.per_second - now,
+            self._last_to_chat.get(chat_id, -1e9) + self.policy.per_chat_interval_sec - now,
+        )
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_send = self._last_to_chat[chat_id] = time.monotonic()
+
+    async def _send(self, chat_id: int, text: str) -> Outcome:
+        failures = flood_waits = 0
+        while True:
+            await self._pace(chat_id)
+            try:
+                await self.bot.send_message(
+                    chat_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+                return Outcome.SENT
+            except RetryAfter as exc:
+                wait = _flood_wait_sec(exc)
+                flood_waits += 1
+                if wait > self.policy.max_retry_after_sec or flood_waits > self.policy.max_flood_waits:
+                    log.warning("telegram flood wait of %.0f s for chat %s: giving up for this run", wait, chat_id)
+                    return Outcome.FAILED
+                log.info("telegram asks to wait %.1f s (chat %s)", wait, chat_id)
+                await self._sleep(wait)
+            except Forbidden as exc:
+                log.info("chat %s refuses messages (%s)", chat_id, exc.message)
+                return Outcome.BLOCKED
+            except TelegramError as exc:
+                failures += 1
+                if failures >= self.policy.max_attempts:
+                    log.warning(
+                        "sending to chat %s failed %d times (%s): giving up for this run", chat_id, failures, exc
+                    )
+                    return Outcome.FAILED
+                delay = self.policy.backoff_sec * 2 ** (failures - 1)
+                log.info("sending to chat %s failed (%s); retry in %.1f s", chat_id, exc, delay)
+                await self._sleep(delay)
