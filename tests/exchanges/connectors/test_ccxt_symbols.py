@@ -68,6 +68,11 @@ def test_shards_agree_across_processes() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_database_watchlist_follows_admin_changes() -> None:
+    # Transactional tests flush the seed rows of the migrations: make the ones used here.
+    for exchange in ("binance", "okx", "kraken"):
+        Exchange.objects.update_or_create(id=exchange, defaults={"name": exchange, "enabled": True})
+    for symbol in ("BTC-USDT", "ETH-USDT", "SOL-USDT"):
+        WatchedSymbol.objects.update_or_create(symbol=symbol, defaults={"enabled": True})
     Exchange.objects.exclude(id__in=["binance", "okx"]).update(enabled=False)
     WatchedSymbol.objects.exclude(symbol__in=["BTC-USDT", "ETH-USDT"]).update(enabled=False)
     watchlist = DatabaseWatchlist(reload_every=0.05)
