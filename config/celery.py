@@ -32,3 +32,10 @@ def setup_periodic_tasks(sender: Celery, **kwargs: Any) -> None:
     sender.add_periodic_task(
         ScannerIntervalSchedule(), sender.signature("arbitrage.tasks.scan", options={"expires": expires}), name="scan"
     )
+    # Telegram digests: the task itself does nothing (logged once) without a bot token.
+    digest_period = settings.TELEGRAM_DIGEST_PERIOD_SEC
+    sender.add_periodic_task(
+        digest_period,
+        sender.signature("notifications.tasks.send_digests", options={"expires": digest_period}),
+        name="telegram digest",
+    )
