@@ -60,6 +60,7 @@ SECTIONS: dict[str, Callable[[int], list[Row]]] = {
     "scan": _scan,
     "websocket": _websocket,
     "sharded": _sharded,
+    "ingest": _ingest,
 }
 
 

@@ -225,7 +225,7 @@ class Setup:
 TUNED = Setup()
 UNFROZEN = Setup(freeze=False)
 # `manage.py ingest --connector ccxt` as it ships: publish_interval 0.02 (ConnectorSettings),
-# --flush-interval 0.02, no freeze.
+# --flush-interval 0.01, no freeze.
 DEFAULTS = Setup(0.02, 0.02, freeze=False)
 
 
