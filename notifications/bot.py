@@ -1,0 +1,68 @@
+"""The bot service: long polling with python-telegram-bot, every text message answered by
+notifications.commands.respond (run in Django's sync world through sync_to_async)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections, connections
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from notifications.commands import respond
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT_SEC = 10
+
+
+def answer(chat_id: int, username: str, text: str) -> str:
+    # Outside a request cycle nobody retires database connections: do what Django does
+    # around a request, so a dropped connection or a restarted database heals itself.
+    close_old_connections()
+    try:
+        return respond(chat_id, username, text)
+    finally:
+        close_old_connections()
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    msg, chat = update.effective_message, update.effective_chat
+    if msg is None or chat is None or not msg.text:
+        return
+    user = update.effective_user
+    reply = await sync_to_async(answer)(chat.id, (user.username if user else None) or "", msg.text)
+    await msg.reply_text(reply, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # One bad update (or a database hiccup) must not stop the bot: log it and go on.
+    log.error("telegram update failed: %r", context.error, exc_info=context.error)
+
+
+def build_application(token: str, base_url: str = "") -> Application:
+    builder = Application.builder().token(token)
+    if base_url:
+        builder = builder.base_url(base_url)
+    app = builder.build()
+    app.add_handler(MessageHandler(filters.TEXT, on_message))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def serve(token: str, base_url: str, stop: asyncio.Event) -> None:
+    """Poll for updates until `stop` is set."""
+    app = build_application(token, base_url)
+    async with app:
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=POLL_TIMEOUT_SEC, allowed_updates=["message"])
+        await app.start()
+        log.info("telegram bot @%s polling", app.bot.username)
+        await stop.wait()
+        await app.updater.stop()
+        await app.stop()
+    # The handlers' database connections live on sync_to_async's thread: close them there.
+    await sync_to_async(connections.close_all)()

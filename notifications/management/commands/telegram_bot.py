@@ -1,0 +1,34 @@
+"""`python manage.py telegram_bot`: the subscribers' commands by long polling until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from telegram.error import TelegramError
+
+from notifications.bot import serve
+
+
+class Command(BaseCommand):
+    help = "Run the Telegram bot (long polling): /start /stop /filter /mode /top /status /help."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        token = settings.TELEGRAM_BOT_TOKEN
+        if not token:
+            self.stderr.write("Telegram bot is off: TELEGRAM_BOT_TOKEN is empty.")
+            return
+        try:
+            asyncio.run(self._run(token, settings.TELEGRAM_API_URL))
+        except TelegramError as exc:
+            raise CommandError(f"Telegram bot stopped: {exc}") from exc
+
+    async def _run(self, token: str, base_url: str) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(token, base_url, stop)
