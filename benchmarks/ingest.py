@@ -225,8 +225,8 @@ class Setup:
 TUNED = Setup()
 UNFROZEN = Setup(freeze=False)
 # `manage.py ingest --connector ccxt` as it ships: publish_interval 0.02 (ConnectorSettings),
-# --flush-interval 0.01, no freeze.
-DEFAULTS = Setup(0.02, 0.02, freeze=False)
+# --flush-interval 0.01, gc.freeze() after start-up.
+DEFAULTS = Setup(0.02, 0.01, freeze=True)
 
 
 def _run_ingest(redis_url: str, prefix: str, port: int, symbols: list[str], setup: Setup) -> None:
