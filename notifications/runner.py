@@ -74,14 +74,17 @@ def messages_for(
 
 
 def deliver(sender: Sender, sub: Subscriber, digest: Digest) -> Outcome:
-    ids = [ep.id for ep in digest.episodes]
     with transaction.atomic():
         Delivery.objects.bulk_create(
             [Delivery(subscriber=sub, opportunity_id=ep.id, net_edge_pct=ep.net_edge_pct) for ep in digest.episodes],
             ignore_conflicts=True,
         )
     outcome = sender.send(sub.chat_id, digest.text)
-    pending = Delivery.objects.filter(subscriber=sub, opportunity_id__in=ids, sent_at__isnull=True)
+    # Exactly this message's rows: an unconfirmed row of an earlier, crashed run stays.
+    these = Q()
+    for ep in digest.episodes:
+        these |= Q(opportunity_id=ep.id, net_edge_pct=ep.net_edge_pct)
+    pending = Delivery.objects.filter(these, subscriber=sub, sent_at__isnull=True)
     if outcome is Outcome.SENT:
         pending.update(sent_at=timezone.now())
     else:

@@ -45,6 +45,7 @@ class SendPolicy:
     max_flood_waits: int = 5
     per_second: float = 30.0  # overall
     per_chat_interval_sec: float = 1.0
+    per_group_interval_sec: float = 3.0  # 20 per minute in a group (negative chat ids)
 
 
 def _flood_wait_sec(exc: RetryAfter) -> float:
@@ -89,12 +90,15 @@ class TelegramSender:
     def send(self, chat_id: int, text: str) -> Outcome:
         return self._loop.run_until_complete(self._send(chat_id, text))
 
+    def _chat_interval(self, chat_id: int) -> float:
+        return self.policy.per_group_interval_sec if chat_id < 0 else self.policy.per_chat_interval_sec
+
     async def _pace(self, chat_id: int) -> None:
         # Spacing sends (rather than a token bucket) keeps bursts under the overall limit too.
         now = time.monotonic()
         wait = max(
             self._last_send + 1.0 / self.policy.per_second - now,
-            self._last_to_chat.get(chat_id, -1e9) + self.policy.per_chat_interval_sec - now,
+            self._last_to_chat.get(chat_id, -1e9) + self._chat_interval(chat_id) - now,
         )
         if wait > 0:
             await asyncio.sleep(wait)

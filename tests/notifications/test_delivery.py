@@ -10,13 +10,13 @@ import pytest
 
 from notifications.models import Delivery, Subscriber
 from notifications.runner import run_digests
-from notifications.sender import Outcome, SendPolicy, TelegramSender
+from notifications.sender import SendPolicy, TelegramSender
 from tests.fakes.telegram import TOKEN, FakeTelegram, fake_telegram
 from tests.notifications.factories import episode_row
 
 pytestmark = pytest.mark.django_db
 
-FAST = SendPolicy(backoff_sec=0.01, per_chat_interval_sec=0.0, per_second=1000)
+FAST = SendPolicy(backoff_sec=0.01, per_chat_interval_sec=0.0, per_group_interval_sec=0.0, per_second=1000)
 
 
 @pytest.fixture
@@ -160,12 +160,6 @@ def test_a_wrong_token_fails_before_any_send(fake: FakeTelegram):
 
     with pytest.raises(InvalidToken), TelegramSender("999:wrong", fake.base_url, FAST):
         pass
-
-
-def test_sends_to_one_chat_are_spaced_but_the_outcome_is_reported(fake: FakeTelegram):
-    with TelegramSender(TOKEN, fake.base_url, SendPolicy(per_chat_interval_sec=0.05)) as sender:
-        assert [sender.send(1, "a"), sender.send(1, "b")] == [Outcome.SENT, Outcome.SENT]
-    assert fake.texts_to(1) == ["a", "b"]
 
 
 @pytest.fixture
