@@ -34,14 +34,15 @@ import argparse
 import gc
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
 from exchanges.connectors.symbols import Shard
+from exchanges.management.cli import OneLineErrorCommand, csv_list
 from exchanges.models import SUPPORTED_EXCHANGES, Exchange, WatchedSymbol, validate_symbol
 
 if TYPE_CHECKING:
@@ -58,15 +59,6 @@ IMPLEMENTED = ("simulated", "ccxt", "replay")
 # recording decides which books it plays).
 REPLAY_ONLY = ("file", "speed", "loop")
 NOT_FOR_REPLAY = ("symbols", "exchanges", "shard")
-
-
-class _OneLineErrorParser(CommandParser):
-    """Bad flags print one line (not the whole usage) and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        if self.called_from_command_line:
-            self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-        raise CommandError(f"Error: {message}")
 
 
 def _positive_float(text: str) -> float:
@@ -105,20 +97,8 @@ def _speed(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _csv(text: str) -> list[str]:
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list, got nothing")
-    return items
-
-
-class Command(BaseCommand):
+class Command(OneLineErrorCommand):
     help = "Stream order books from a market data connector into the book store until stopped."
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.__class__ = _OneLineErrorParser  # same parser, only error() differs
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -139,10 +119,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--loop", action="store_true", help="replay: start over at the end of the recording")
         parser.add_argument(
-            "--symbols", type=_csv, help="comma-separated BASE-QUOTE symbols (default: the enabled watchlist)"
+            "--symbols", type=csv_list, help="comma-separated BASE-QUOTE symbols (default: the enabled watchlist)"
         )
         parser.add_argument(
-            "--exchanges", type=_csv, help="comma-separated exchange ids (default: the enabled exchanges)"
+            "--exchanges", type=csv_list, help="comma-separated exchange ids (default: the enabled exchanges)"
         )
         parser.add_argument(
             "--shard", type=_shard, metavar="I/N", help="ccxt: watch only share I of N of the symbols (e.g. 0/4)"

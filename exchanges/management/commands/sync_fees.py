@@ -21,41 +21,25 @@ the exit status is 1 when an exchange could not be synced at all.
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, transaction
 
 from exchanges.connectors.base import describe_error
 from exchanges.fee_sync import CCXT_DEFAULTS, FeeFetchError, PublishedFees, fetch_published_fees
+from exchanges.management.cli import OneLineErrorCommand, csv_list
 from exchanges.models import SUPPORTED_EXCHANGES, Exchange, WatchedSymbol, WithdrawalFee, validate_asset
 
 logger = logging.getLogger("exchanges.sync_fees")
 
 MAX_PARALLEL = 8
-
-
-class _OneLineErrorParser(CommandParser):
-    """Bad flags print one line (not the whole usage) and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        if self.called_from_command_line:
-            self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-        raise CommandError(f"Error: {message}")
-
-
-def _csv(text: str) -> list[str]:
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list, got nothing")
-    return items
 
 
 @dataclass(slots=True)
@@ -73,17 +57,14 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
-class Command(BaseCommand):
+class Command(OneLineErrorCommand):
     help = "Fill taker fees and per-network withdrawal fees from the exchanges that publish them (via ccxt)."
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.__class__ = _OneLineErrorParser  # same parser, only error() differs
-        return parser
-
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--exchanges", type=_csv, help="comma-separated exchange ids (default: the enabled ones)")
-        parser.add_argument("--assets", type=_csv, help="comma-separated assets (default: those of the watchlist)")
+        parser.add_argument(
+            "--exchanges", type=csv_list, help="comma-separated exchange ids (default: the enabled ones)"
+        )
+        parser.add_argument("--assets", type=csv_list, help="comma-separated assets (default: those of the watchlist)")
         parser.add_argument(
             "--ccxt-config",
             metavar="FILE",
