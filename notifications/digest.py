@@ -106,16 +106,35 @@ def clearly_better(edge_pct: float, sent_edge_pct: float) -> bool:
     return edge_pct >= sent_edge_pct + max(IMPROVE_ABS_PCT, abs(sent_edge_pct) * IMPROVE_REL)
 
 
+def _rank(ep: Episode) -> tuple[float, float, int]:
+    return (-ep.net_edge_pct, -ep.expected_profit_usdt, ep.id)
+
+
+@dataclass(frozen=True, slots=True)
+class BestFirst:
+    """Episodes sorted once for many subscribers: `select` then stops at the first one below
+    a subscriber's minimum edge and needs no sort of its own."""
+
+    episodes: tuple[Episode, ...]
+
+    @classmethod
+    def of(cls, episodes: Iterable[Episode]) -> BestFirst:
+        return cls(tuple(sorted(episodes, key=_rank)))
+
+
 def select(
     filters: Filters,
-    episodes: Iterable[Episode],
+    episodes: Iterable[Episode] | BestFirst,
     sent: Mapping[int, float],
     since: datetime | None = None,
 ) -> list[Episode]:
     """The episodes worth telling, best first: open ones, or closed since `since`, that pass
     the filters and were never sent (by id in `sent`, the best edge sent) or got clearly better."""
+    ordered = isinstance(episodes, BestFirst)
     chosen = []
-    for ep in episodes:
+    for ep in episodes.episodes if isinstance(episodes, BestFirst) else episodes:
+        if ordered and ep.net_edge_pct < filters.min_net_edge_pct:
+            break
         if not ep.is_open and (since is None or ep.last_seen <= since):
             continue
         if not filters.matches(ep):
@@ -124,7 +143,8 @@ def select(
         if previous is not None and not clearly_better(ep.net_edge_pct, previous):
             continue
         chosen.append(ep)
-    chosen.sort(key=lambda ep: (-ep.net_edge_pct, -ep.expected_profit_usdt, ep.id))
+    if not ordered:
+        chosen.sort(key=_rank)
     return chosen
 
 
@@ -172,7 +192,7 @@ def format_digest(episodes: Sequence[Episode], total: int, dashboard_url: str) -
 
 def build_digest(
     filters: Filters,
-    episodes: Iterable[Episode],
+    episodes: Iterable[Episode] | BestFirst,
     sent: Mapping[int, float],
     dashboard_url: str,
     since: datetime | None = None,

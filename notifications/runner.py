@@ -20,7 +20,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from arbitrage.models import Opportunity
-from notifications.digest import Digest, Episode, Filters, build_digest, select
+from notifications.digest import BestFirst, Digest, Episode, Filters, build_digest, select
 from notifications.models import Delivery, Subscriber
 from notifications.sender import Outcome
 
@@ -61,7 +61,7 @@ def load_sent(subscriber_ids: Sequence[int], episode_ids: Sequence[int]) -> dict
 
 
 def messages_for(
-    sub: Subscriber, episodes: Iterable[Episode], sent: dict[int, float], dashboard_url: str
+    sub: Subscriber, episodes: Iterable[Episode] | BestFirst, sent: dict[int, float], dashboard_url: str
 ) -> list[Digest]:
     filters = Filters.from_subscriber(sub)
     since = sub.last_digest_at or sub.created_at
@@ -104,8 +104,8 @@ def run_digests(sender: Sender, now: datetime | None = None) -> RunReport:
     if not subs:
         return report
     since = min(sub.last_digest_at or sub.created_at for sub in subs)
-    episodes = load_episodes(since)
-    sent = load_sent([sub.pk for sub in subs], [ep.id for ep in episodes])
+    episodes = BestFirst.of(load_episodes(since))
+    sent = load_sent([sub.pk for sub in subs], [ep.id for ep in episodes.episodes])
     for sub in subs:
         report.subscribers += 1
         outcome = Outcome.SENT

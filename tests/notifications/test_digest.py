@@ -10,7 +10,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifications.digest import Filters, build_digest, format_digest
+from notifications.digest import BestFirst, Filters, build_digest, format_digest, select
 from tests.notifications.factories import T0, episode
 
 URL = "http://dash.example/?a=1&b=2"
@@ -99,3 +99,17 @@ def test_any_outside_text_leaves_only_our_own_tags(symbol: str, flag: str, excha
     assert "<" not in stripped and ">" not in stripped
     # What the subscriber reads after Telegram unescapes it is the raw value.
     assert symbol in html.unescape(stripped) and flag in html.unescape(stripped)
+
+
+@given(
+    edges=st.lists(st.floats(-1, 3, allow_nan=False), max_size=30),
+    min_edge=st.floats(-1, 3, allow_nan=False),
+    sent_edges=st.dictionaries(st.integers(0, 29), st.floats(-1, 3, allow_nan=False)),
+    flags=st.lists(st.sampled_from(["ok", "thin_book"]), min_size=30, max_size=30),
+)
+def test_sorting_once_for_many_subscribers_selects_exactly_the_same(
+    edges: list[float], min_edge: float, sent_edges: dict[int, float], flags: list[str]
+):
+    eps = [episode(i, net_edge_pct=e, risk_flag=flags[i]) for i, e in enumerate(edges)]
+    f = Filters(min_net_edge_pct=min_edge, only_ok=flags[0] == "ok")
+    assert select(f, BestFirst.of(reversed(eps)), sent_edges) == select(f, eps, sent_edges)
