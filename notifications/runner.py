@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -73,12 +73,18 @@ def messages_for(
     return [digest] if digest else []
 
 
-def deliver(sender: Sender, sub: Subscriber, digest: Digest) -> Outcome:
-    with transaction.atomic():
-        Delivery.objects.bulk_create(
-            [Delivery(subscriber=sub, opportunity_id=ep.id, net_edge_pct=ep.net_edge_pct) for ep in digest.episodes],
-            ignore_conflicts=True,
-        )
+def deliver(sender: Sender, sub: Subscriber, digest: Digest) -> Outcome | None:
+    """Send one message, its delivery rows written first. None: an overlapping run (a slow
+    worker and the next beat tick) already claimed these rows and sends it; nothing sent."""
+    try:
+        with transaction.atomic():
+            # The unique (subscriber, episode, edge) row is the claim: only one run gets it.
+            Delivery.objects.bulk_create(
+                [Delivery(subscriber=sub, opportunity_id=ep.id, net_edge_pct=ep.net_edge_pct) for ep in digest.episodes]
+            )
+    except IntegrityError:
+        log.info("digest for %s already claimed by another run", sub.chat_id)
+        return None
     outcome = sender.send(sub.chat_id, digest.text)
     # Exactly this message's rows: an unconfirmed row of an earlier, crashed run stays.
     these = Q()
@@ -110,7 +116,10 @@ def run_digests(sender: Sender, now: datetime | None = None) -> RunReport:
         report.subscribers += 1
         outcome = Outcome.SENT
         for digest in messages_for(sub, episodes, sent.get(sub.pk, {}), dashboard_url):
-            outcome = deliver(sender, sub, digest)
+            result = deliver(sender, sub, digest)
+            if result is None:
+                continue
+            outcome = result
             report.outcomes[sub.chat_id].append(outcome)
             if outcome is not Outcome.SENT:
                 break

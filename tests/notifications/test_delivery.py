@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from notifications.digest import Episode
 from notifications.models import Delivery, Subscriber
-from notifications.runner import run_digests
+from notifications.runner import deliver, messages_for, run_digests
 from notifications.sender import SendPolicy, TelegramSender
 from tests.fakes.telegram import TOKEN, FakeTelegram, fake_telegram
 from tests.notifications.factories import episode_row
@@ -171,3 +172,13 @@ def fake_sleep_sender(fake: FakeTelegram) -> Iterator[tuple[TelegramSender, list
 
     with TelegramSender(TOKEN, fake.base_url, SendPolicy(per_chat_interval_sec=0.0), sleep=record) as s:
         yield s, waits
+
+
+def test_a_message_another_overlapping_run_claimed_is_not_sent_twice(fake: FakeTelegram, sender: TelegramSender):
+    ep = episode_row()
+    sub = Subscriber.objects.create(chat_id=1)
+    [digest] = messages_for(sub, [Episode.from_row(ep)], {}, "https://dash.example/")
+    # The other run (a slow worker overlapping the next tick) wrote its claim first.
+    Delivery.objects.create(subscriber=sub, opportunity=ep, net_edge_pct=ep.net_edge_pct)
+    assert deliver(sender, sub, digest) is None
+    assert fake.attempts == []
