@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from notifications.commands import respond
+from notifications.sender import hide_token_from_logs
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(token: str, base_url: str = "") -> Application:
+    hide_token_from_logs()
     builder = Application.builder().token(token)
     if base_url:
         builder = builder.base_url(base_url)

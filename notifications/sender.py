@@ -56,12 +56,21 @@ def _flood_wait_sec(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def hide_token_from_logs() -> None:
+    """A Bot API URL carries the bot token: httpx logs every request URL at INFO and
+    python-telegram-bot its base URL at DEBUG. Quiet both below the level that would."""
+    for name, level in (("httpx", logging.WARNING), ("telegram.Bot", logging.INFO), ("telegram.ext", logging.INFO)):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(level, logger.getEffectiveLevel()))
+
+
 class TelegramSender:
     """Use as a context manager: `with TelegramSender(token, base_url) as s: s.send(...)`."""
 
     def __init__(
         self, token: str, base_url: str = "", policy: SendPolicy | None = None, sleep: Sleep = asyncio.sleep
     ) -> None:
+        hide_token_from_logs()
         self.policy = policy or SendPolicy()
         self._sleep = sleep
         self._loop = asyncio.new_event_loop()

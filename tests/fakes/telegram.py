@@ -175,7 +175,7 @@ class FakeTelegram:
             app = web.Application()
             app.router.add_post("/bot{token}/{method}", self._handle)
             app.router.add_get("/bot{token}/{method}", self._handle)
-            self._runner = web.AppRunner(app)
+            self._runner = web.AppRunner(app, access_log=None)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
             loop.run_until_complete(site.start())

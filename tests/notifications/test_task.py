@@ -59,3 +59,13 @@ def test_beat_runs_the_digest_at_the_configured_period(settings):  # type: ignor
     setup_periodic_tasks(app)
     entry = app.conf.beat_schedule["telegram digest"]
     assert entry["task"] == "notifications.tasks.send_digests" and entry["schedule"] == 42.0
+
+
+def test_the_bot_token_never_reaches_the_logs(settings, caplog):  # type: ignore[no-untyped-def]
+    episode_row()
+    Subscriber.objects.create(chat_id=1)
+    with fake_telegram() as fake, caplog.at_level(logging.DEBUG):
+        settings.TELEGRAM_BOT_TOKEN = TOKEN
+        settings.TELEGRAM_API_URL = fake.base_url
+        assert tasks.send_digests.apply().get() == 1
+    assert caplog.records and not any(TOKEN in r.getMessage() for r in caplog.records)
