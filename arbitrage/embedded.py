@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
@@ -37,9 +38,11 @@ def _guarded_scan() -> None:
             logger.warning("scan skipped: the previous scan is still running")
 
 
-async def scan_timer(stop: asyncio.Event, first_delay_sec: float = 1.0) -> None:
-    """Scan at a fixed rate until `stop` is set. A slow scan delays the next one; it never
-    queues several behind itself. An exception in one scan is logged, not fatal."""
+async def run_every(
+    stop: asyncio.Event, work: Callable[[], object], interval_sec: Callable[[], float], first_delay_sec: float = 1.0
+) -> None:
+    """Call `work` in a worker thread at a fixed rate until `stop` is set. A slow run delays
+    the next one; it never queues several behind itself. An exception is logged, not fatal."""
     loop = asyncio.get_running_loop()
     delay = first_delay_sec
     while True:
@@ -50,12 +53,27 @@ async def scan_timer(stop: asyncio.Event, first_delay_sec: float = 1.0) -> None:
             pass
         started = loop.time()
         try:
-            # thread_sensitive=False: admin requests keep their thread while a scan runs.
-            await sync_to_async(_guarded_scan, thread_sensitive=False)()
+            # thread_sensitive=False: admin requests keep their thread while this runs.
+            await sync_to_async(work, thread_sensitive=False)()
         except Exception:
-            logger.exception("scan failed")
-        interval = await sync_to_async(_scan_interval_sec, thread_sensitive=False)()
+            logger.exception("periodic work failed", extra={"work": getattr(work, "__name__", repr(work))})
+        interval = await sync_to_async(interval_sec, thread_sensitive=False)()
         delay = max(0.0, interval - (loop.time() - started))
+
+
+async def scan_timer(stop: asyncio.Event, first_delay_sec: float = 1.0) -> None:
+    """The embedded scan schedule: the same run_scan() as the Celery task, every scan_interval_sec."""
+    await run_every(stop, _guarded_scan, _scan_interval_sec, first_delay_sec)
+
+
+async def digest_timer(stop: asyncio.Event) -> None:
+    """Telegram digests every TELEGRAM_DIGEST_PERIOD_SEC, as beat does in full mode."""
+    from django.conf import settings
+
+    from notifications.tasks import send_digests_now
+
+    period = float(settings.TELEGRAM_DIGEST_PERIOD_SEC)
+    await run_every(stop, send_digests_now, lambda: period, first_delay_sec=period)
 
 
 @dataclass(slots=True)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.fakes.telegram import TOKEN, fake_telegram
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -64,3 +66,44 @@ def test_demo_shows_live_episodes_in_admin_and_stops_on_ctrl_c(tmp_path):
     assert proc.returncode == 0, err[-2000:]
     assert "Traceback" not in err
     assert "user: admin" in out and "demo stopped" in out
+
+
+def test_demo_with_a_bot_token_sends_digests_to_subscribers(tmp_path):
+    db, port = tmp_path / "demo.sqlite3", free_port()
+    with fake_telegram() as telegram:
+        env = {
+            **os.environ,
+            "DEBUG": "1",
+            "DATABASE_URL": f"sqlite:///{db}",
+            "REDIS_URL": "",
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": telegram.base_url,
+            "TELEGRAM_DIGEST_PERIOD_SEC": "2",
+        }
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        with sqlite3.connect(db) as conn:  # a subscriber as /start makes one, taking flagged ones too
+            conn.execute(
+                "insert into notifications_subscriber (chat_id, username, is_active, mode, min_net_edge_pct,"
+                " symbols, exchanges, type_filter, only_ok, deactivated_reason, created_at, updated_at)"
+                " values (4242, 'alice', 1, 'digest', 0, '[]', '[]', 'all', 0, '', datetime(), datetime())"
+            )
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "demo", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not telegram.texts_to(4242) and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.5)
+            texts = telegram.texts_to(4242)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+    assert texts, f"no digest within 60 s; demo said: {err[-1500:]}"
+    assert "net" in texts[0].lower() and ("spatial" in texts[0].lower() or "→" in texts[0] or "->" in texts[0])
+    assert "telegram: digests every 2 s" in out
+    assert proc.returncode == 0 and "Traceback" not in err

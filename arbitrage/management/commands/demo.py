@@ -48,6 +48,12 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Arbitrage scanner demo at {url}/\n")
             + f"  admin: {url}/admin/  user: {DEMO_USER}  password: {DEMO_PASSWORD}\n"
             + f"  market: simulated, {len(exchanges)} exchanges x {len(symbols)} symbols; scan every few seconds\n"
+            + (
+                "  telegram: digests every "
+                f"{settings.TELEGRAM_DIGEST_PERIOD_SEC:g} s (run `manage.py telegram_bot` for commands)\n"
+                if settings.TELEGRAM_BOT_TOKEN
+                else "  telegram: off (set TELEGRAM_BOT_TOKEN to send digests)\n"
+            )
             + "  Ctrl-C to stop."
         )
         from arbitrage.runtime import tune_gc
@@ -71,12 +77,14 @@ class Command(BaseCommand):
         import uvicorn
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-        from arbitrage.embedded import scan_timer, start_simulated_market
+        from arbitrage.embedded import digest_timer, scan_timer, start_simulated_market
         from config.asgi import application
 
         market = None if options["no_market"] else start_simulated_market(symbols, exchanges, options["tick"])
         stop = asyncio.Event()
-        timer = asyncio.create_task(scan_timer(stop))
+        timers = [asyncio.create_task(scan_timer(stop))]
+        if settings.TELEGRAM_BOT_TOKEN:
+            timers.append(asyncio.create_task(digest_timer(stop)))
         config = uvicorn.Config(
             ASGIStaticFilesHandler(application),
             host=options["host"],
@@ -91,7 +99,7 @@ class Command(BaseCommand):
             await server.serve()
         finally:
             stop.set()
-            await timer
+            await asyncio.gather(*timers)
             if market is not None:
                 market.close()
         if not server.started:
