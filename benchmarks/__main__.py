@@ -51,6 +51,12 @@ def _ingest(repeat: int) -> list[Row]:
     return [Row("ingest", name, first, second, 1, note) for name, first, second, note in ingest_rows(url)]
 
 
+def _digest(repeat: int) -> list[Row]:
+    from benchmarks.digest import run
+
+    return run(repeat)
+
+
 # Section name -> a function of the repeat count returning its rows. A new section (ingest,
 # websocket) is a module of this package plus one entry here; imports stay lazy so that
 # `--only engine` needs neither Redis nor Django.
@@ -61,6 +67,7 @@ SECTIONS: dict[str, Callable[[int], list[Row]]] = {
     "websocket": _websocket,
     "sharded": _sharded,
     "ingest": _ingest,
+    "digest": _digest,
 }
 
 
