@@ -86,8 +86,12 @@ def _symbol_opportunities(
         if bought is None:
             continue
         buy_vwap, qty = bought
+        if not qty > 0.0:
+            continue  # a notional too small to buy anything representable
         withdraw_fee = fees.withdraw_fee(buyer.exchange, base)
-        withdraw_pct = (withdraw_fee or 0.0) / qty * 100.0
+        # As DESIGN.md writes it (not simplified), so the figures match it to the last bit.
+        withdraw_cost = (withdraw_fee or 0.0) * buy_vwap
+        withdraw_pct = withdraw_cost / (buy_vwap * qty) * 100.0
         floor_bid = buy_vwap * (1.0 + (floor_pct + withdraw_pct - _PRUNE_SLACK_PCT) / 100.0)
         for best_bid, seller in sellers:
             if best_bid < floor_bid:

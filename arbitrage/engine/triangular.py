@@ -26,11 +26,13 @@ Finding them, cheapest check first:
    each next leg what the previous one produced) and reported when its net edge clears
    min_net_edge_pct.
 
-The candidate floor is a rate product of 1 (a negative cycle, as the design says), lower
-when min_net_edge_pct + slippage is near or below zero (then a cycle that loses a little
-may still be reported), and always at least 10 bps below the product the re-walk needs:
-the re-walk's amounts differ slightly from the detection amounts, and a cycle the re-walk
-would clear is not dropped for that difference.
+The candidate floor is a rate product of 1: only negative cycles are candidates, as the
+design says, whatever min_net_edge_pct is (a cycle that loses at detection is not reported
+even when the threshold is below zero).
+
+USDT prices (for sizing each leg and converting profits): an asset's own ASSET-USDT market
+on the exchange, else the slice's median mid (the design's "its USDT mid"), else a cross
+through the exchange's markets, taken in symbol order so the input order never matters.
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ from arbitrage.engine.risk import evidence, most_serious, risk_flags
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
 from arbitrage.engine.vwap import spend_notional, take_qty
 
-CANDIDATE_SLACK = 1e-3
 # Shaved off every weight so that a cycle exactly on the floor, whose float sum may land a
 # rounding error above it, still counts as negative. It only ever adds candidates.
 _EDGE_MARGIN = 1e-9
@@ -68,9 +69,9 @@ class Market:
 
 
 def candidate_floor(params: ScanParams) -> float:
-    """The product of detection rates a cycle needs to be re-walked (see the module doc)."""
-    needed = 1.0 + (params.min_net_edge_pct + params.slippage_bps / 100.0) / 100.0
-    return max(min(1.0, needed * (1.0 - CANDIDATE_SLACK)), 1e-300)
+    """The product of detection rates a cycle needs to be re-walked: 1, a negative cycle
+    (see the module doc). `params` stays in the signature for the callers' symmetry."""
+    return 1.0
 
 
 def find_triangular(
@@ -213,10 +214,11 @@ def _mid(book: OrderBookSnapshot) -> float:
 def usdt_prices(listed: Sequence[Listing], fallback: Callable[[str], float | None]) -> dict[str, float]:
     """USDT price of each asset of an exchange, from its own markets' mids.
 
-    Breadth-first from USDT: an asset with an ASSET-USDT market gets that market's mid,
-    others a cross mid. Assets the exchange does not connect to USDT start from
-    `fallback` where it knows them; the rest have no price.
+    An asset with an ASSET-USDT (or USDT-ASSET) market gets that market's mid; others the
+    slice's USDT mid (`fallback`) where it knows them; the rest a cross mid, breadth-first
+    from the priced ones; assets connected to none of these have no price.
     """
+    listed = sorted(listed, key=lambda listing: (listing[1], listing[2]))  # input order never matters
     prices = {"USDT": 1.0}
     for book, base, quote in listed:
         if quote == "USDT" and base not in prices and (book.bids or book.asks):
@@ -225,6 +227,11 @@ def usdt_prices(listed: Sequence[Listing], fallback: Callable[[str], float | Non
             prices[quote] = 1.0 / _mid(book)
     if all(base in prices and quote in prices for book, base, quote in listed if book.bids or book.asks):
         return prices  # every asset has an ASSET-USDT (or USDT-ASSET) market: the usual case
+    # The slice's USDT mid of an asset this exchange does not quote in USDT comes before any
+    # cross through this exchange's markets.
+    for asset in sorted({a for book, base, quote in listed if book.bids or book.asks for a in (base, quote)}):
+        if asset not in prices and (price := fallback(asset)) is not None:
+            prices[asset] = price
     links: dict[str, list[tuple[str, float]]] = {}
     for book, base, quote in listed:
         if book.bids or book.asks:

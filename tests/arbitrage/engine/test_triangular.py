@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arbitrage.engine.book import OrderBookSnapshot
+from arbitrage.engine.book import OrderBookSnapshot, parse_book_json
 from arbitrage.engine.scan import scan_books
 from arbitrage.engine.triangular import candidate_floor, has_negative_cycle, short_cycles
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
@@ -129,8 +129,9 @@ def test_a_fair_market_has_no_cycles() -> None:
         book("gate", "ETH-BTC", bids=[[0.059999, 1e3]], asks=[[0.060001, 1e3]]),
     ]
     assert triangular(books) == {}
-    # Even a cycle that loses only the fees is reported when the threshold allows it.
-    assert set(triangular(books, ScanParams(min_net_edge_pct=-1))) == {"USDT>BTC>ETH>USDT", "USDT>ETH>BTC>USDT"}
+    # Only negative cycles are candidates (DESIGN.md): a cycle that loses the fees is not
+    # reported even when the threshold would let a loss through.
+    assert triangular(books, ScanParams(min_net_edge_pct=-1)) == {}
 
 
 # --- the graph search against brute force -----------------------------------------------
@@ -317,3 +318,27 @@ def test_an_exchange_without_usdt_markets_is_sized_at_the_slice_usdt_mids() -> N
     assert o.available_qty == pytest.approx(1e4 * 0.0030001)
     assert o.optimal_qty == pytest.approx(o.available_qty)
     assert o.optimal_profit_usdt == pytest.approx(o.available_qty * (product - 1.0005) * 50_000)
+
+
+ORDER_CASE = [
+    '{"exchange":"exa","symbol":"ETH-USDT","bids":[[9.99,10000.0]],"asks":[[10.01,10000.0]],"ts_event":1000,"ts_ingest":1000}',
+    '{"exchange":"exa","symbol":"SOL-USDT","bids":[[1.998,100000.0]],"asks":[[2.002,100000.0]],"ts_event":1000,"ts_ingest":1000}',
+    '{"exchange":"exa","symbol":"ETH-BTC","bids":[[0.0999,1000000.0]],"asks":[[0.1001,1000000.0]],"ts_event":1000,"ts_ingest":1000}',
+    '{"exchange":"exa","symbol":"SOL-BTC","bids":[[0.0194,1000000.0]],"asks":[[0.0195,500.0],[0.0197,1000000.0]],'
+    '"ts_event":1000,"ts_ingest":1000}',
+    '{"exchange":"exa","symbol":"SOL-ETH","bids":[[0.2,1000000.0]],"asks":[[0.2002,1000000.0]],"ts_event":1000,"ts_ingest":1000}',
+    '{"exchange":"exb","symbol":"BTC-USDT","bids":[[109.9,1000.0]],"asks":[[110.1,1000.0]],"ts_event":1000,"ts_ingest":1000}',
+]
+
+
+def test_an_asset_without_a_usdt_market_here_is_sized_at_the_slices_usdt_mid_whatever_the_input_order():
+    def cycle(lines: list[str]):
+        found = scan_books([parse_book_json(line) for line in lines], 1000, ScanParams(), FeeSchedule()).opportunities
+        return next(o for o in found if o.path == ["BTC", "SOL", "ETH", "BTC"])
+
+    forward, swapped = cycle(ORDER_CASE), cycle([ORDER_CASE[1], ORDER_CASE[0], *ORDER_CASE[2:]])
+    assert forward.as_dict() == swapped.as_dict()
+    # BTC is priced at exb's BTC-USDT mid (110): the first leg spends 1000/110 BTC, which the
+    # 0.0195 level (500 SOL = 9.75 BTC) fills whole.
+    assert forward.leg_prices is not None and forward.leg_prices[0] == 0.0195
+    assert forward.available_qty > 1000 / 110
