@@ -8,7 +8,9 @@ from exchanges.models import Exchange, WithdrawalFee
 
 
 def load_params() -> ScanParams:
-    return ScannerSettings.load().to_params()
+    # Read-only: a scan never writes the settings row (the defaults stand until an admin saves).
+    row = ScannerSettings.objects.filter(pk=1).first() or ScannerSettings()
+    return row.to_params()
 
 
 def load_fees() -> FeeSchedule:

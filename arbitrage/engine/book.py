@@ -156,13 +156,18 @@ def _levels(raw: Any, side: str) -> list[Level]:
     return levels
 
 
+# Far beyond any real clock (year ~285,000), and every difference of two such times is an
+# exact float and fits the 64-bit integers of JSON consumers.
+MAX_TS_MS = 2**53
+
+
 def _int_ms(raw: Any, name: str) -> int:
     # An int is checked as an int: math.isfinite() would overflow on a huge one.
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= MAX_TS_MS:
         return int(raw)
-    if isinstance(raw, float) and math.isfinite(raw) and raw >= 0:
+    if isinstance(raw, float) and math.isfinite(raw) and 0 <= raw <= MAX_TS_MS:
         return int(raw)
-    raise BookError(f"{name}: expected a non-negative timestamp in ms, got {_show(raw)}")
+    raise BookError(f"{name}: expected a timestamp in ms from 0 to 2^53, got {_show(raw)}")
 
 
 def _check_exchange(exchange: Any) -> None:

@@ -66,6 +66,16 @@ def run_scan(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 class TestAsAProcess:
+    def test_leaves_a_fresh_checkout_as_it_found_it(self, tmp_path: Path, books_file: Path) -> None:
+        done = run_scan(tmp_path, "--books", str(books_file), "--now", str(NOW))
+        assert done.returncode == 0, done.stderr
+        assert not (tmp_path / "never-migrated.sqlite3").exists()  # no database file created
+
+    def test_a_notional_too_small_to_buy_anything_finds_nothing(self, tmp_path: Path, books_file: Path) -> None:
+        done = run_scan(tmp_path, "--books", str(books_file), "--now", str(NOW), "--target-notional", "5e-324")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == []
+
     def test_prints_the_json_array_only_with_unrounded_numbers(self, tmp_path: Path, books_file: Path) -> None:
         done = run_scan(tmp_path, "--books", str(books_file), "--now", str(NOW), "--format", "json")
         assert done.returncode == 0, done.stderr
@@ -121,6 +131,8 @@ class TestAsAProcess:
             (["--books", "{dir}/books.jsonl", "--fees", "{dir}/fees.json"], "fees.json: taker_fee_bps.okx: expected"),
             (["--books", "{dir}/books.jsonl", "--fees", "{dir}/broken.json"], "broken.json:2: invalid JSON"),
             (["--books", "{dir}/books.jsonl", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+            (["--books", "{dir}/future.jsonl"], "future.jsonl:1: ts_event: expected a timestamp in ms from 0 to 2^53"),
+            (["--books", "{dir}/books.jsonl", "--now", "1" + "0" * 40], "--now: expected a time in ms"),
         ],
     )
     def test_bad_input_is_one_line_on_stderr(self, tmp_path: Path, args: list[str], message: str) -> None:
@@ -128,6 +140,9 @@ class TestAsAProcess:
         write_books(tmp_path / "bad.jsonl", BINANCE, KRAKEN, extra=b'{"exchange": "okx"}\n')
         (tmp_path / "fees.json").write_text('{"taker_fee_bps": {"okx": -1}}')
         (tmp_path / "broken.json").write_text('{"taker_fee_bps":\n  {"okx": }')
+        (tmp_path / "future.jsonl").write_text(
+            '{"exchange":"okx","symbol":"BTC-USDT","bids":[[1,1]],"asks":[[2,1]],"ts_event":1e30,"ts_ingest":1}\n'
+        )
         done = run_scan(tmp_path, *(arg.format(dir=tmp_path) for arg in args))
         assert done.returncode != 0
         assert done.stdout == ""

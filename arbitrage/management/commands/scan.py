@@ -18,16 +18,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any, NoReturn
 
 import orjson
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from arbitrage.engine.book import BookError, OrderBookSnapshot, parse_book_json
+from arbitrage.engine.book import MAX_TS_MS, BookError, OrderBookSnapshot, parse_book_json
 from arbitrage.engine.scan import scan_books
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams, ScanResult
 
@@ -111,8 +113,8 @@ def _now(raw: Any) -> int:
         value = int(str(raw).strip())
     except ValueError:
         raise CommandError(f"--now: expected a time in ms since the epoch, got {raw!r}") from None
-    if value < 0:
-        raise CommandError(f"--now: expected a time in ms since the epoch, got {raw!r}")
+    if not 0 <= value <= MAX_TS_MS:
+        raise CommandError(f"--now: expected a time in ms since the epoch (0 to 2^53), got {raw!r}")
     return value
 
 
@@ -134,11 +136,24 @@ def _threshold_overrides(options: dict[str, Any]) -> dict[str, Any]:
     return overrides
 
 
+def _database_exists() -> bool:
+    """False for an SQLite file that is not there yet: connecting would create it, and a scan
+    of a books file must leave a fresh checkout as it found it."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.sqlite3":
+        return True
+    name = str(db["NAME"])
+    return name == ":memory:" or name.startswith("file:") or (os.path.isfile(name) and os.path.getsize(name) > 0)
+
+
 def _configured(required: bool) -> tuple[ScanParams, FeeSchedule]:
     """The admin-configured thresholds and fees, or (for a books file) the engine defaults
     when the database is missing or not migrated."""
     from arbitrage.config_source import load_scan_config
 
+    if not required and not _database_exists():
+        logger.debug("scan: no database yet, using the engine defaults")
+        return ScanParams(), FeeSchedule()
     try:
         return load_scan_config()
     except (DatabaseError, ImproperlyConfigured) as exc:
