@@ -76,6 +76,20 @@ async def digest_timer(stop: asyncio.Event) -> None:
     await run_every(stop, send_digests_now, lambda: period, first_delay_sec=period)
 
 
+async def telegram_bot(stop: asyncio.Event) -> None:
+    """The bot's long polling on this loop, as `manage.py telegram_bot` runs it alone. A bad
+    token or an unreachable Bot API is logged; the rest of the demo keeps running."""
+    from django.conf import settings
+    from telegram.error import TelegramError
+
+    from notifications.bot import serve
+
+    try:
+        await serve(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL, stop)
+    except TelegramError as exc:
+        logger.error("telegram bot stopped", extra={"error": str(exc)})
+
+
 @dataclass(slots=True)
 class MarketThread:
     thread: threading.Thread

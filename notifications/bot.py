@@ -63,8 +63,11 @@ async def serve(token: str, base_url: str, stop: asyncio.Event) -> None:
         await app.updater.start_polling(timeout=POLL_TIMEOUT_SEC, allowed_updates=["message"])
         await app.start()
         log.info("telegram bot @%s polling", app.bot.username)
-        await stop.wait()
-        await app.updater.stop()
-        await app.stop()
+        try:
+            await stop.wait()
+        finally:
+            # Also when cancelled (Ctrl-C in the demo): a running Application refuses to shut down.
+            await app.updater.stop()
+            await app.stop()
     # The handlers' database connections live on sync_to_async's thread: close them there.
     await sync_to_async(connections.close_all)()

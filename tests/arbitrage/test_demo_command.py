@@ -68,7 +68,7 @@ def test_demo_shows_live_episodes_in_admin_and_stops_on_ctrl_c(tmp_path):
     assert "user: admin" in out and "demo stopped" in out
 
 
-def test_demo_with_a_bot_token_sends_digests_to_subscribers(tmp_path):
+def test_demo_with_a_bot_token_answers_start_and_filter_then_sends_digests(tmp_path):
     db, port = tmp_path / "demo.sqlite3", free_port()
     with fake_telegram() as telegram:
         env = {
@@ -80,13 +80,9 @@ def test_demo_with_a_bot_token_sends_digests_to_subscribers(tmp_path):
             "TELEGRAM_API_URL": telegram.base_url,
             "TELEGRAM_DIGEST_PERIOD_SEC": "2",
         }
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        with sqlite3.connect(db) as conn:  # a subscriber as /start makes one, taking flagged ones too
-            conn.execute(
-                "insert into notifications_subscriber (chat_id, username, is_active, mode, min_net_edge_pct,"
-                " symbols, exchanges, type_filter, only_ok, deactivated_reason, created_at, updated_at)"
-                " values (4242, 'alice', 1, 'digest', 0, '[]', '[]', 'all', 0, '', datetime(), datetime())"
-            )
+        # A subscriber as a user makes one: /start, then a filter that lets flagged ones in.
+        telegram.push_text(4242, "/start")
+        telegram.push_text(4242, "/filter risk=all")
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "demo", "--port", str(port)],
             cwd=ROOT,
@@ -97,13 +93,16 @@ def test_demo_with_a_bot_token_sends_digests_to_subscribers(tmp_path):
         )
         try:
             deadline = time.monotonic() + 60
-            while not telegram.texts_to(4242) and time.monotonic() < deadline and proc.poll() is None:
+            while len(telegram.texts_to(4242)) < 3 and time.monotonic() < deadline and proc.poll() is None:
                 time.sleep(0.5)
             texts = telegram.texts_to(4242)
         finally:
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=30)
-    assert texts, f"no digest within 60 s; demo said: {err[-1500:]}"
-    assert "net" in texts[0].lower() and ("spatial" in texts[0].lower() or "→" in texts[0] or "->" in texts[0])
+    assert len(texts) >= 3, f"replies and a digest expected within 60 s, got {texts}; demo said: {err[-1500:]}"
+    welcome, filtered, digest = texts[:3]
+    assert "subscribed" in welcome.lower() or "welcome" in welcome.lower()
+    assert "risk" in filtered.lower()
+    assert "net" in digest.lower() and "127.0.0.1:8000" in digest
     assert "telegram: digests every 2 s" in out
-    assert proc.returncode == 0 and "Traceback" not in err
+    assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]

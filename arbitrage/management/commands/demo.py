@@ -50,7 +50,7 @@ class Command(BaseCommand):
             + f"  market: simulated, {len(exchanges)} exchanges x {len(symbols)} symbols; scan every few seconds\n"
             + (
                 "  telegram: digests every "
-                f"{settings.TELEGRAM_DIGEST_PERIOD_SEC:g} s (run `manage.py telegram_bot` for commands)\n"
+                f"{settings.TELEGRAM_DIGEST_PERIOD_SEC:g} s; the bot answers /start, /filter, /top ...\n"
                 if settings.TELEGRAM_BOT_TOKEN
                 else "  telegram: off (set TELEGRAM_BOT_TOKEN to send digests)\n"
             )
@@ -77,7 +77,7 @@ class Command(BaseCommand):
         import uvicorn
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-        from arbitrage.embedded import digest_timer, scan_timer, start_simulated_market
+        from arbitrage.embedded import digest_timer, scan_timer, start_simulated_market, telegram_bot
         from config.asgi import application
 
         market = None if options["no_market"] else start_simulated_market(symbols, exchanges, options["tick"])
@@ -85,6 +85,7 @@ class Command(BaseCommand):
         timers = [asyncio.create_task(scan_timer(stop))]
         if settings.TELEGRAM_BOT_TOKEN:
             timers.append(asyncio.create_task(digest_timer(stop)))
+            timers.append(asyncio.create_task(telegram_bot(stop)))
         config = uvicorn.Config(
             ASGIStaticFilesHandler(application),
             host=options["host"],
