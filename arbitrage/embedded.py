@@ -67,13 +67,18 @@ async def scan_timer(stop: asyncio.Event, first_delay_sec: float = 1.0) -> None:
 
 
 async def digest_timer(stop: asyncio.Event) -> None:
-    """Telegram digests every TELEGRAM_DIGEST_PERIOD_SEC, as beat does in full mode."""
+    """Telegram digests every TELEGRAM_DIGEST_PERIOD_SEC and instant messages every
+    TELEGRAM_INSTANT_PERIOD_SEC, as beat schedules them in full mode."""
     from django.conf import settings
 
-    from notifications.tasks import send_digests_now
+    from notifications.tasks import send_digests_now, send_instant_now
 
     period = float(settings.TELEGRAM_DIGEST_PERIOD_SEC)
-    await run_every(stop, send_digests_now, lambda: period, first_delay_sec=period)
+    instant = float(settings.TELEGRAM_INSTANT_PERIOD_SEC)
+    await asyncio.gather(
+        run_every(stop, send_digests_now, lambda: period, first_delay_sec=period),
+        run_every(stop, send_instant_now, lambda: instant, first_delay_sec=instant),
+    )
 
 
 async def telegram_bot(stop: asyncio.Event) -> None:

@@ -39,3 +39,10 @@ def setup_periodic_tasks(sender: Celery, **kwargs: Any) -> None:
         sender.signature("notifications.tasks.send_digests", options={"expires": digest_period}),
         name="telegram digest",
     )
+    # Instant subscribers: a new episode reaches them within a few seconds, not a digest period.
+    instant_period = settings.TELEGRAM_INSTANT_PERIOD_SEC
+    sender.add_periodic_task(
+        instant_period,
+        sender.signature("notifications.tasks.send_instant", options={"expires": instant_period}),
+        name="telegram instant",
+    )

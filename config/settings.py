@@ -159,6 +159,7 @@ TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 # A self-hosted Bot API server, e.g. http://127.0.0.1:8081/bot (python-telegram-bot's base_url).
 TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="")
 TELEGRAM_DIGEST_PERIOD_SEC = env.float("TELEGRAM_DIGEST_PERIOD_SEC", default=60.0)
+TELEGRAM_INSTANT_PERIOD_SEC = env.float("TELEGRAM_INSTANT_PERIOD_SEC", default=5.0)
 DASHBOARD_URL = env.str("DASHBOARD_URL", default="http://127.0.0.1:8000/")
 
 # --- Observability -------------------------------------------------------------------

@@ -56,18 +56,22 @@ def build_application(token: str, base_url: str = "") -> Application:
 
 
 async def serve(token: str, base_url: str, stop: asyncio.Event) -> None:
-    """Poll for updates until `stop` is set."""
+    """Poll for updates until `stop` is set. Safe to cancel at any point (Ctrl-C in the demo
+    cancels it): whatever was started is stopped, so the Application can shut down."""
     app = build_application(token, base_url)
-    async with app:
-        assert app.updater is not None
-        await app.updater.start_polling(timeout=POLL_TIMEOUT_SEC, allowed_updates=["message"])
+    updater = app.updater
+    assert updater is not None
+    await app.initialize()
+    try:
+        await updater.start_polling(timeout=POLL_TIMEOUT_SEC, allowed_updates=["message"])
         await app.start()
         log.info("telegram bot @%s polling", app.bot.username)
-        try:
-            await stop.wait()
-        finally:
-            # Also when cancelled (Ctrl-C in the demo): a running Application refuses to shut down.
-            await app.updater.stop()
+        await stop.wait()
+    finally:
+        if updater.running:
+            await updater.stop()
+        if app.running:
             await app.stop()
+        await app.shutdown()
     # The handlers' database connections live on sync_to_async's thread: close them there.
     await sync_to_async(connections.close_all)()

@@ -98,15 +98,16 @@ def deliver(sender: Sender, sub: Subscriber, digest: Digest) -> Outcome | None:
     return outcome
 
 
-def run_digests(sender: Sender, now: datetime | None = None) -> RunReport:
+SENDING_MODES = (Subscriber.Mode.DIGEST, Subscriber.Mode.INSTANT)
+
+
+def run_digests(sender: Sender, now: datetime | None = None, modes: Sequence[str] = SENDING_MODES) -> RunReport:
+    """One run for the active subscribers in `modes` (the instant run, every few seconds,
+    asks for instant ones only; the digest period's run for both)."""
     now = now or timezone.now()
     dashboard_url = settings.DASHBOARD_URL
     report = RunReport()
-    subs = list(
-        Subscriber.objects.filter(is_active=True, mode__in=[Subscriber.Mode.DIGEST, Subscriber.Mode.INSTANT]).order_by(
-            "pk"
-        )
-    )
+    subs = list(Subscriber.objects.filter(is_active=True, mode__in=list(modes)).order_by("pk"))
     if not subs:
         return report
     since = min(sub.last_digest_at or sub.created_at for sub in subs)

@@ -4,12 +4,14 @@ so once per process; a bad token or an unreachable Bot API is logged and the run
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from celery import shared_task
 from django.conf import settings
 from telegram.error import TelegramError
 
-from notifications.runner import run_digests
+from notifications.models import Subscriber
+from notifications.runner import SENDING_MODES, run_digests
 from notifications.sender import TelegramSender
 
 log = logging.getLogger(__name__)
@@ -17,7 +19,7 @@ log = logging.getLogger(__name__)
 _off_logged = False
 
 
-def send_digests_now() -> int:
+def send_digests_now(modes: Sequence[str] = SENDING_MODES) -> int:
     """One digest run with the configured bot; the number of messages sent."""
     global _off_logged
     token = settings.TELEGRAM_BOT_TOKEN
@@ -28,7 +30,7 @@ def send_digests_now() -> int:
         return 0
     try:
         with TelegramSender(token, settings.TELEGRAM_API_URL) as sender:
-            return run_digests(sender).messages_sent
+            return run_digests(sender, modes=modes).messages_sent
     except TelegramError as exc:
         # getMe failed: a wrong token or the Bot API is down. Nothing was sent; next period retries.
         log.error("telegram digest skipped: %s", exc)
@@ -38,3 +40,13 @@ def send_digests_now() -> int:
 @shared_task(name="notifications.tasks.send_digests", ignore_result=True)
 def send_digests() -> int:
     return send_digests_now()
+
+
+def send_instant_now() -> int:
+    """Instant subscribers only: run every few seconds so a new episode reaches them soon."""
+    return send_digests_now((Subscriber.Mode.INSTANT,))
+
+
+@shared_task(name="notifications.tasks.send_instant", ignore_result=True)
+def send_instant() -> int:
+    return send_instant_now()

@@ -76,6 +76,16 @@ def test_nothing_new_sends_nothing_and_only_a_clearly_better_episode_is_sent_aga
     assert len(fake.texts_to(1)) == 2 and "0.900%" in fake.texts_to(1)[1]
 
 
+def test_the_instant_run_serves_instant_subscribers_only(fake: FakeTelegram, sender: TelegramSender):
+    episode_row("BTC-USDT")
+    Subscriber.objects.create(chat_id=1, mode="instant")
+    Subscriber.objects.create(chat_id=2, mode="digest")
+    run_digests(sender, modes=[Subscriber.Mode.INSTANT])
+    assert len(fake.texts_to(1)) == 1 and fake.texts_to(2) == []
+    run_digests(sender)  # the digest period's run: the digest subscriber now, no repeat for 1
+    assert len(fake.texts_to(1)) == 1 and len(fake.texts_to(2)) == 1
+
+
 def test_instant_mode_sends_one_message_per_episode(fake: FakeTelegram, sender: TelegramSender):
     episode_row("BTC-USDT")
     episode_row("ETH-USDT")
