@@ -7,6 +7,8 @@ from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from exchanges.models import SUPPORTED_EXCHANGES
+
 
 class _OneLineErrorParser(CommandParser):
     """Bad flags print one line (not the whole usage) and exit 2."""
@@ -29,3 +31,16 @@ def csv_list(text: str) -> list[str]:
     if not items:
         raise argparse.ArgumentTypeError("expected a comma-separated list, got nothing")
     return items
+
+
+def known_exchanges(given: list[str] | None) -> list[str] | None:
+    """The --exchanges of a command, lower-cased, without repeats, each one we support."""
+    if given is None:
+        return None
+    exchanges = list(dict.fromkeys(e.lower() for e in given))
+    unknown = [e for e in exchanges if e not in SUPPORTED_EXCHANGES]
+    if unknown:
+        raise CommandError(
+            f"--exchanges: unknown exchange(s) {', '.join(unknown)}; choose from {', '.join(SUPPORTED_EXCHANGES)}"
+        )
+    return exchanges

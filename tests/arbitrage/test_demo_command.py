@@ -32,10 +32,8 @@ def episodes(db: Path) -> int:
         return 0
 
 
-def test_demo_shows_live_episodes_in_admin_and_stops_on_ctrl_c(tmp_path):
-    db, port = tmp_path / "demo.sqlite3", free_port()
-    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{db}", "REDIS_URL": "", "SECRET_KEY": ""}
-    proc = subprocess.Popen(
+def start_demo(port: int, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--port", str(port)],
         cwd=ROOT,
         env=env,
@@ -43,6 +41,12 @@ def test_demo_shows_live_episodes_in_admin_and_stops_on_ctrl_c(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_demo_shows_live_episodes_in_admin_and_stops_on_ctrl_c(tmp_path):
+    db, port = tmp_path / "demo.sqlite3", free_port()
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{db}", "REDIS_URL": "", "SECRET_KEY": ""}
+    proc = start_demo(port, env)
     try:
         deadline = time.monotonic() + 60
         while episodes(db) == 0 and time.monotonic() < deadline and proc.poll() is None:
@@ -83,14 +87,7 @@ def test_demo_with_a_bot_token_answers_start_and_filter_then_sends_digests(tmp_p
         # A subscriber as a user makes one: /start, then a filter that lets flagged ones in.
         telegram.push_text(4242, "/start")
         telegram.push_text(4242, "/filter risk=all")
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", "demo", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = start_demo(port, env)
         try:
             deadline = time.monotonic() + 60
             while len(telegram.texts_to(4242)) < 3 and time.monotonic() < deadline and proc.poll() is None:

@@ -42,7 +42,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
 from exchanges.connectors.symbols import Shard
-from exchanges.management.cli import OneLineErrorCommand, csv_list
+from exchanges.management.cli import OneLineErrorCommand, csv_list, known_exchanges
 from exchanges.models import SUPPORTED_EXCHANGES, Exchange, WatchedSymbol, validate_symbol
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class Command(OneLineErrorCommand):
         # Flags and files are checked before the database is read, so a typo is reported as such.
         self._check_flags_fit(connector, options)
         given_symbols = self._given_symbols(options["symbols"])
-        given_exchanges = self._given_exchanges(options["exchanges"])
+        given_exchanges = known_exchanges(options["exchanges"])
         ingest_config = self._ingest_config(connector, options["ccxt_config"])
         shard: Shard | None = options["shard"]
         replay = self._replay_connector(options) if connector == "replay" else None
@@ -383,18 +383,6 @@ class Command(OneLineErrorCommand):
             except ValidationError as exc:
                 raise CommandError(f"--symbols: {' '.join(exc.messages)}") from None
         return symbols
-
-    @staticmethod
-    def _given_exchanges(given: list[str] | None) -> list[str] | None:
-        if given is None:
-            return None
-        exchanges = [e.lower() for e in given]
-        unknown = [e for e in exchanges if e not in SUPPORTED_EXCHANGES]
-        if unknown:
-            raise CommandError(
-                f"--exchanges: unknown exchange(s) {', '.join(unknown)}; choose from {', '.join(SUPPORTED_EXCHANGES)}"
-            )
-        return exchanges
 
     @staticmethod
     def _from_database(query: Any) -> list[str]:

@@ -34,8 +34,8 @@ from django.db import DatabaseError, transaction
 
 from exchanges.connectors.base import describe_error
 from exchanges.fee_sync import CCXT_DEFAULTS, FeeFetchError, PublishedFees, fetch_published_fees
-from exchanges.management.cli import OneLineErrorCommand, csv_list
-from exchanges.models import SUPPORTED_EXCHANGES, Exchange, WatchedSymbol, WithdrawalFee, validate_asset
+from exchanges.management.cli import OneLineErrorCommand, csv_list, known_exchanges
+from exchanges.models import Exchange, WatchedSymbol, WithdrawalFee, validate_asset
 
 logger = logging.getLogger("exchanges.sync_fees")
 
@@ -75,7 +75,7 @@ class Command(OneLineErrorCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from exchanges.connectors.ccxt_config import CcxtConfigError, load_ingest_config
 
-        exchanges = self._given_exchanges(options["exchanges"])
+        exchanges = known_exchanges(options["exchanges"])
         assets = self._given_assets(options["assets"])
         try:
             config = load_ingest_config(options["ccxt_config"] or settings.CCXT_CONFIG_FILE or None)
@@ -164,18 +164,6 @@ class Command(OneLineErrorCommand):
             },
         )
         return outcome
-
-    @staticmethod
-    def _given_exchanges(given: list[str] | None) -> list[str] | None:
-        if given is None:
-            return None
-        exchanges = list(dict.fromkeys(e.lower() for e in given))
-        unknown = [e for e in exchanges if e not in SUPPORTED_EXCHANGES]
-        if unknown:
-            raise CommandError(
-                f"--exchanges: unknown exchange(s) {', '.join(unknown)}; choose from {', '.join(SUPPORTED_EXCHANGES)}"
-            )
-        return exchanges
 
     @staticmethod
     def _given_assets(given: list[str] | None) -> list[str] | None:
