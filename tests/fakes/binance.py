@@ -32,6 +32,39 @@ def market_id(symbol: str) -> str:
     return symbol.replace("-", "")
 
 
+def symbol_info(market: str, base: str, quote: str, tick: str, lot: str) -> dict[str, Any]:
+    """One entry of binance's GET /api/v3/exchangeInfo `symbols`, as the real API sends it."""
+    return {
+        "symbol": market,
+        "status": "TRADING",
+        "baseAsset": base,
+        "baseAssetPrecision": 8,
+        "quoteAsset": quote,
+        "quotePrecision": 8,
+        "quoteAssetPrecision": 8,
+        "baseCommissionPrecision": 8,
+        "quoteCommissionPrecision": 8,
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+        "icebergAllowed": True,
+        "ocoAllowed": True,
+        "otoAllowed": True,
+        "quoteOrderQtyMarketAllowed": True,
+        "allowTrailingStop": True,
+        "cancelReplaceAllowed": True,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
+        "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "1000000.00000000", "tickSize": tick},
+            {"filterType": "LOT_SIZE", "minQty": lot, "maxQty": "9000.00000000", "stepSize": lot},
+            {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": True},
+        ],
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
+        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+        "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
+    }
+
+
 class FakeBinance(FakeExchange):
     name = "binance"
 
@@ -61,47 +94,7 @@ class FakeBinance(FakeExchange):
         symbols = []
         for symbol, book in self.books.items():
             base, quote = symbol.split("-")
-            symbols.append(
-                {
-                    "symbol": market_id(symbol),
-                    "status": "TRADING",
-                    "baseAsset": base,
-                    "baseAssetPrecision": 8,
-                    "quoteAsset": quote,
-                    "quotePrecision": 8,
-                    "quoteAssetPrecision": 8,
-                    "baseCommissionPrecision": 8,
-                    "quoteCommissionPrecision": 8,
-                    "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-                    "icebergAllowed": True,
-                    "ocoAllowed": True,
-                    "otoAllowed": True,
-                    "quoteOrderQtyMarketAllowed": True,
-                    "allowTrailingStop": True,
-                    "cancelReplaceAllowed": True,
-                    "isSpotTradingAllowed": True,
-                    "isMarginTradingAllowed": False,
-                    "filters": [
-                        {
-                            "filterType": "PRICE_FILTER",
-                            "minPrice": fixed(book.tick, 8),
-                            "maxPrice": "1000000.00000000",
-                            "tickSize": fixed(book.tick, 8),
-                        },
-                        {
-                            "filterType": "LOT_SIZE",
-                            "minQty": fixed(book.lot, 8),
-                            "maxQty": "9000.00000000",
-                            "stepSize": fixed(book.lot, 8),
-                        },
-                        {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": True},
-                    ],
-                    "permissions": [],
-                    "permissionSets": [["SPOT"]],
-                    "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-                    "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
-                }
-            )
+            symbols.append(symbol_info(market_id(symbol), base, quote, fixed(book.tick, 8), fixed(book.lot, 8)))
         return web.json_response(
             {
                 "timezone": "UTC",

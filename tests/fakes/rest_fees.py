@@ -30,6 +30,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from tests.fakes.binance import symbol_info
+
 
 @dataclass(frozen=True)
 class Chain:
@@ -166,44 +168,7 @@ class BinanceFees(FakeFeesServer):
 
     def _exchange_info(self) -> dict[str, Any]:
         symbols = [
-            {
-                "symbol": market,
-                "status": "TRADING",
-                "baseAsset": base,
-                "baseAssetPrecision": 8,
-                "quoteAsset": quote,
-                "quotePrecision": 8,
-                "quoteAssetPrecision": 8,
-                "baseCommissionPrecision": 8,
-                "quoteCommissionPrecision": 8,
-                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-                "icebergAllowed": True,
-                "ocoAllowed": True,
-                "quoteOrderQtyMarketAllowed": True,
-                "allowTrailingStop": True,
-                "cancelReplaceAllowed": True,
-                "isSpotTradingAllowed": True,
-                "isMarginTradingAllowed": False,
-                "filters": [
-                    {
-                        "filterType": "PRICE_FILTER",
-                        "minPrice": "0.01000000",
-                        "maxPrice": "1000000.00000000",
-                        "tickSize": "0.01000000",
-                    },
-                    {
-                        "filterType": "LOT_SIZE",
-                        "minQty": "0.00001000",
-                        "maxQty": "9000.00000000",
-                        "stepSize": "0.00001000",
-                    },
-                    {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": True},
-                ],
-                "permissions": [],
-                "permissionSets": [["SPOT"]],
-                "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-                "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
-            }
+            symbol_info(market, base, quote, tick="0.01000000", lot="0.00001000")
             for market, base, quote in _markets(self.MARKETS)
         ]
         return {
