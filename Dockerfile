@@ -12,12 +12,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Runtime packages at the versions pinned in requirements.txt (used as constraints), so
-# test and lint tools stay out of the image. Installed before the code is copied: a code
-# change does not invalidate this layer.
-COPY requirements.txt deploy/requirements.in /tmp/requirements/
-RUN pip install -c /tmp/requirements/requirements.txt -r /tmp/requirements/requirements.in \
-    && rm -rf /tmp/requirements
+# The runtime packages pinned in requirements.txt (test and lint tools are in
+# requirements-dev.txt and stay out of the image). Installed before the code is copied: a
+# code change does not invalidate this layer.
+COPY requirements.txt /tmp/requirements.txt
+RUN pip install --no-deps -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
 
 # The processes run as an unprivileged user. The code stays owned by root (read-only to
 # them); the one place they write is the static directory, which the migrate service

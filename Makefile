@@ -3,13 +3,14 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+UV := uv==0.13.9
 
-.PHONY: demo test lint fmt bench install services clean
+.PHONY: demo test lint fmt bench install requirements services clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: could not create $(VENV): install python3-venv (apt-get install python3-venv)"; exit 1; }
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)
@@ -23,10 +24,12 @@ test: $(STAMP) lint
 	@eval "$$(scripts/test-services.sh)" && \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
+## Style, types and the architecture's import rules (pyproject.toml [tool.importlinter]).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
@@ -36,6 +39,14 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	@eval "$$(scripts/test-services.sh)" && \
 	  $(PY) -m benchmarks $(BENCH_ARGS)
+
+## Re-resolve the pins for Python 3.11 after editing requirements.in or requirements-dev.in.
+requirements: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check $(UV)
+	$(VENV)/bin/uv pip compile -q --python-version 3.11 --no-annotate --custom-compile-command "make requirements" \
+	  requirements.in -o requirements.txt
+	$(VENV)/bin/uv pip compile -q --python-version 3.11 --no-annotate --custom-compile-command "make requirements" \
+	  requirements-dev.in -o requirements-dev.txt
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .services

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Opportunity, ScannerSettings
+from .models import Episode, ScannerSettings
 
 
 class ScannerSettingsForm(forms.ModelForm):
@@ -55,8 +55,8 @@ class ScannerSettingsAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Opportunity)
-class OpportunityAdmin(admin.ModelAdmin):
+@admin.register(Episode)
+class EpisodeAdmin(admin.ModelAdmin):
     list_display = (
         "type",
         "symbol",
@@ -79,7 +79,7 @@ class OpportunityAdmin(admin.ModelAdmin):
     list_per_page = 50
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return [field.name for field in Opportunity._meta.fields]
+        return [field.name for field in Episode._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,6 +1,12 @@
-"""Prometheus metrics of the scan (DESIGN.md section 7). Exposed at /metrics."""
+"""Prometheus metrics of the scan (docs/design.md, "Observability"). Exposed at /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
 
 from prometheus_client import Counter, Gauge, Histogram
+
+from arbitrage.engine.types import ExchangeBookCounts
 
 SCAN_DURATION = Histogram(
     "scan_duration_seconds",
@@ -17,3 +23,12 @@ NET_EDGE = Histogram(
 CORRUPT_BOOKS = Counter("corrupt_books_total", "Stored books skipped because they failed validation.")
 BOOKS = Gauge("books", "Books in the last scan's slice, by exchange and state.", ["exchange", "state"])
 PENDING_AUDIT = Gauge("audit_pending_scans", "Scans waiting to be written to the database after an error.")
+
+
+def record_book_counts(counts: Mapping[str, ExchangeBookCounts]) -> None:
+    """The last scan's books per exchange: used, stale and unhealthy."""
+    BOOKS.clear()  # an exchange gone from the slice must not keep its old figures
+    for exchange, count in counts.items():
+        BOOKS.labels(exchange, "used").set(count.used)
+        BOOKS.labels(exchange, "stale").set(count.stale)
+        BOOKS.labels(exchange, "unhealthy").set(count.unhealthy)

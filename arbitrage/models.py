@@ -80,8 +80,15 @@ class ScannerSettings(models.Model):
 
     @classmethod
     def load(cls) -> ScannerSettings:
+        """The row to edit, created with the defaults if there is none yet."""
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+    @classmethod
+    def current(cls) -> ScannerSettings:
+        """The settings in force, read-only: the saved row, or the defaults until an admin
+        saves one (a scan or a page view never writes the row)."""
+        return cls.objects.filter(pk=1).first() or cls()
 
     def to_params(self) -> ScanParams:
         return ScanParams(
@@ -94,9 +101,10 @@ class ScannerSettings(models.Model):
         )
 
 
-class Opportunity(models.Model):
-    """An episode: one opportunity from the scan where it first appears to the one where it
-    disappears. `key` is its identity (type, symbol, buy and sell exchange, or path)."""
+class Episode(models.Model):
+    """An opportunity episode: one opportunity from the scan where it first appears to the
+    one where it disappears (arbitrage.audit folds every scan into them). `key` is its
+    identity (Opportunity.episode_key: type, symbol, buy and sell exchange, or path)."""
 
     TYPE_CHOICES = [("spatial", "spatial"), ("triangular", "triangular")]
 
@@ -115,7 +123,7 @@ class Opportunity(models.Model):
     times_seen = models.PositiveIntegerField(default=1)
     peak_net_edge_pct = models.FloatField()
 
-    # The latest values (DESIGN.md section 3).
+    # The latest values (docs/design.md, "Canonical model").
     buy_vwap = models.FloatField()
     sell_vwap = models.FloatField()
     gross_edge_pct = models.FloatField()
@@ -133,7 +141,7 @@ class Opportunity(models.Model):
     settings_snapshot = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        verbose_name_plural = "opportunities"
+        verbose_name = "opportunity episode"
         ordering = ["-last_seen"]
         constraints = [
             # At most one open episode per identity; closed ones are history.

@@ -1,8 +1,8 @@
 """Celery tasks: the periodic scan (beat -> worker), whole or split into shards.
 
-With `SCAN_SHARDS` = n > 1 (and the Redis book store) the beat task does not scan: it
-takes the scan lock, reads the settings once, and sends a chord: n `scan_shard` tasks for
-one `now_ms` (see arbitrage.sharding), then `merge_scan`, which records and publishes the
+With `SCAN_SHARDS` = n > 1 (and services shared by every process: Redis) the beat task
+does not scan: it takes the scan lock, reads the settings once, and sends a chord: n
+`scan_shard` tasks for one `now_ms` (see arbitrage.runtime.sharding), then `merge_scan`, which records and publishes the
 merged result exactly as `run_scan` does and frees the lock. The lock is held from the
 fan-out to the merge, so a slow scan's shards never pile up behind it.
 
@@ -26,17 +26,11 @@ from django.conf import settings
 
 from arbitrage import metrics
 from arbitrage.engine.types import ScanParams
-from arbitrage.runtime import (
-    ScanReport,
-    hold_scan_lock,
-    load_config,
-    record_and_publish,
-    release_scan_lock,
-    run_scan,
-    scan_guard,
-    scan_lock_held,
-)
-from arbitrage.sharding import (
+from arbitrage.runtime.config import load_config
+from arbitrage.runtime.lock import scan_guard
+from arbitrage.runtime.scan import ScanReport, record_and_publish, run_scan
+from arbitrage.runtime.services import Services, get_services
+from arbitrage.runtime.sharding import (
     IncompleteScan,
     ShardResult,
     config_from_wire,
@@ -44,9 +38,7 @@ from arbitrage.sharding import (
     merge_shards,
     run_shard,
 )
-from exchanges.store import get_book_store
 from exchanges.store.base import StoreUnavailable
-from exchanges.store.redis_store import RedisBookStore
 
 logger = logging.getLogger(__name__)
 
@@ -55,16 +47,16 @@ logger = logging.getLogger(__name__)
 def scan() -> dict[str, Any]:
     """One scan over the coherent slice. Skips (does not queue) while another is running."""
     shards = int(settings.SCAN_SHARDS)
+    services = get_services()
     if shards > 1:
-        store = get_book_store()
-        if isinstance(store, RedisBookStore):
-            return fan_out(store, shards)
+        if services.shared:
+            return fan_out(services, shards)
         logger.warning("SCAN_SHARDS needs the Redis book store (REDIS_URL): scanning in one process")
-    with scan_guard() as acquired:
+    with scan_guard(services.lock) as acquired:
         if not acquired:
             logger.warning("scan skipped: the previous scan is still running")
             return {"skipped": True}
-        return run_scan().as_dict()
+        return run_scan(services=services).as_dict()
 
 
 def shard_task_ids(label: str, shards: int) -> list[str]:
@@ -86,12 +78,12 @@ def _hold_sec() -> float:
     return 3.0 * float(settings.CELERY_SCAN_TASK_EXPIRES_SEC)
 
 
-def fan_out(store: RedisBookStore, shards: int) -> dict[str, Any]:
+def fan_out(services: Services, shards: int) -> dict[str, Any]:
     """Send one sharded scan (the shards and their merge) unless a scan is running."""
     try:
-        token = hold_scan_lock(store, _hold_sec())
+        token = services.lock.acquire(_hold_sec())
     except StoreUnavailable:
-        return run_scan(store=store).as_dict()  # it reports the outage like any scan
+        return run_scan(services=services).as_dict()  # it reports the outage like any scan
     if token is None:
         logger.warning("scan skipped: the previous scan is still running")
         return {"skipped": True}
@@ -112,7 +104,7 @@ def fan_out(store: RedisBookStore, shards: int) -> dict[str, Any]:
     try:
         chord(header, body).apply_async()
     except Exception as exc:  # the broker refused it: nothing was sent, nothing will merge
-        release_scan_lock(store, token)
+        services.lock.release(token)
         logger.error("sharded scan not sent", extra={"ts": now_ms, "error": str(exc)})
         metrics.SCANS.labels("not_sent").inc()
         return {"sent": False, "ts": now_ms, "error": str(exc)}
@@ -122,11 +114,11 @@ def fan_out(store: RedisBookStore, shards: int) -> dict[str, Any]:
 @shared_task(name="arbitrage.tasks.scan_shard")
 def scan_shard(*, shard: int, shards: int, now_ms: int, config: dict[str, Any]) -> dict[str, Any]:
     """One shard of a sharded scan; its result (JSON) goes to the merge."""
-    store = get_book_store()
-    if not isinstance(store, RedisBookStore):
+    services = get_services()
+    if not services.shared:
         return ShardResult(shard, shards, error="a sharded scan needs the Redis book store").as_dict()
     params, fees = config_from_wire(config)
-    return run_shard(store, shard, shards, now_ms, params, fees).as_dict()
+    return run_shard(services.store, shard, shards, now_ms, params, fees).as_dict()
 
 
 @shared_task(name="arbitrage.tasks.merge_scan", ignore_result=True)
@@ -144,12 +136,12 @@ def merge_scan(
     """The chord's end: merge the shards, record and publish as `run_scan` does, and free
     the scan lock. Records nothing unless every shard answered."""
     report = ScanReport(ok=False, ts=now_ms, errors=list(errors))
-    store = get_book_store()
+    services = get_services()
     try:
-        if not isinstance(store, RedisBookStore):  # settings changed under a running scan
+        if not services.shared:  # settings changed under a running scan
             return _dropped(report, shards, "the book store is no longer Redis")
         try:
-            held = scan_lock_held(store, token)
+            held = services.lock.held(token)
         except StoreUnavailable as exc:
             return _dropped(report, shards, str(exc))
         if not held:
@@ -167,7 +159,8 @@ def merge_scan(
             report,
             merged.opportunities,
             ScanParams(**params),
-            store,
+            services.feed,
+            book_counts=merged.per_exchange,
             persist=True,
             publish=True,
             started=started,
@@ -176,8 +169,7 @@ def merge_scan(
         ).as_dict()
     finally:
         _forget_shards(label, shards)
-        if isinstance(store, RedisBookStore):
-            release_scan_lock(store, token)
+        services.lock.release(token)
 
 
 @shared_task(name="arbitrage.tasks.scan_shards_failed", ignore_result=True)
@@ -186,13 +178,11 @@ def scan_shards_failed(
 ) -> None:
     """Called by Celery when a shard task itself failed (expired, worker lost): the merge
     will never run, so drop the scan here and free the lock."""
-    store = get_book_store()
     try:
         _dropped(ScanReport(ok=False, ts=now_ms), shards, f"a shard did not finish: {exc}")
     finally:
         _forget_shards(label, shards)
-        if isinstance(store, RedisBookStore):
-            release_scan_lock(store, token)
+        get_services().lock.release(token)
 
 
 def _dropped(report: ScanReport, shards: int, reason: str) -> dict[str, Any]:

@@ -18,25 +18,26 @@ from typing import TYPE_CHECKING
 from benchmarks import Row
 
 if TYPE_CHECKING:  # the module needs Django set up first
-    from notifications.digest import Episode, Filters
+    from arbitrage.filters import OpportunityFilter
+    from notifications.digest import EpisodeView
 
 SUBSCRIBERS = 10_000
 EPISODES = 1_000
 SENDS = 90
 
 
-def _episodes(rng: random.Random) -> list[Episode]:
-    from notifications.digest import Episode
+def _episodes(rng: random.Random) -> list[EpisodeView]:
+    from notifications.digest import EpisodeView
 
     exchanges = ["binance", "okx", "bybit", "kraken", "kucoin", "gate", "mexc", "htx"]
     symbols = [f"A{i:03d}-USDT" for i in range(150)] + ["BTC-USDT", "ETH-USDT", "ETH-BTC"]
     now = datetime.now(UTC)
-    found: list[Episode] = []
+    found: list[EpisodeView] = []
     for i in range(EPISODES):
         buy, sell = rng.sample(exchanges, 2)
         triangular = rng.random() < 0.2
         found.append(
-            Episode(
+            EpisodeView(
                 id=i + 1,
                 type="triangular" if triangular else "spatial",
                 symbol="USDT>BTC>ETH>USDT" if triangular else rng.choice(symbols),
@@ -56,18 +57,18 @@ def _episodes(rng: random.Random) -> list[Episode]:
     return found
 
 
-def _filters(rng: random.Random) -> list[Filters]:
-    from notifications.digest import Filters
+def _filters(rng: random.Random) -> list[OpportunityFilter]:
+    from arbitrage.filters import OpportunityFilter
 
     exchanges = ["binance", "okx", "bybit", "kraken", "kucoin", "gate", "mexc", "htx"]
     symbols = [f"A{i:03d}-USDT" for i in range(150)] + ["BTC-USDT", "ETH-USDT"]
     return [
-        Filters(
-            min_net_edge_pct=rng.choice([0.0, 0.2, 0.5, 1.0]),
-            symbols=frozenset(rng.sample(symbols, rng.choice([0, 0, 3, 10]))),
-            exchanges=frozenset(rng.sample(exchanges, rng.choice([0, 0, 3, 5]))),
-            type=rng.choice(["all", "all", "spatial", "triangular"]),
-            only_ok=rng.random() < 0.5,
+        OpportunityFilter(
+            min_net_edge=rng.choice([0.0, 0.2, 0.5, 1.0]),
+            symbol=tuple(rng.sample(symbols, rng.choice([0, 0, 3, 10]))),
+            exchange=tuple(rng.sample(exchanges, rng.choice([0, 0, 3, 5]))),
+            type=rng.choice([None, None, "spatial", "triangular"]),
+            risk="ok" if rng.random() < 0.5 else None,
         )
         for _ in range(SUBSCRIBERS)
     ]

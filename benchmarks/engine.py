@@ -15,12 +15,12 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
-from arbitrage.engine.book import OrderBookSnapshot
 from arbitrage.engine.scan import UsdtMids, scan_books
 from arbitrage.engine.spatial import find_spatial
 from arbitrage.engine.triangular import find_triangular
 from arbitrage.engine.types import FeeSchedule, ScanParams
 from benchmarks import Row, measure
+from kernel.book import OrderBookSnapshot
 
 NOW_MS = 1_750_000_000_000
 EXCHANGES = (

@@ -399,9 +399,9 @@ def _top(profiler: cProfile.Profile, count: int) -> str:
 def sink_flush(redis_url: str, books: int = 1_000, repeats: int = 15) -> list[float]:
     """ms to flush `books` changed books (25 levels a side) from CoalescingSink to Redis in
     one pipelined write: the store side of one coalescing window."""
-    from arbitrage.engine.book import OrderBookSnapshot
     from exchanges.connectors.base import CoalescingSink
     from exchanges.store.redis_store import RedisBookStore
+    from kernel.book import OrderBookSnapshot
 
     rng = random.Random(5)
     bids = [[round(100.0 - k * 0.01, 2), round(rng.uniform(0.01, 10), 8)] for k in range(1, 26)]

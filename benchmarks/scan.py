@@ -2,12 +2,13 @@
 Redis, against the read floor (one HGETALL, and fetch + decode), without and with
 persistence (episodes in PostgreSQL) and publishing (stream + channel layer).
 
-Timings keep the collector as production has it (see `arbitrage.runtime.tune_gc`), not
+Timings keep the collector as production has it (see `kernel.gc_tuning.tune_gc`), not
 switched off, so the numbers are what a worker pays.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import statistics
 import time
@@ -65,10 +66,12 @@ def run(repeat: int) -> list[Row]:
     _setup_django()
     from django.db import connection
 
-    from arbitrage.models import Opportunity
-    from arbitrage.runtime import run_scan, tune_gc
+    from arbitrage.models import Episode
+    from arbitrage.runtime.scan import run_scan
+    from arbitrage.runtime.services import get_services
     from benchmarks.engine import NOW_MS, synthetic_books
     from exchanges.store.redis_store import RedisBookStore
+    from kernel.gc_tuning import tune_gc
 
     tune_gc()
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -79,9 +82,10 @@ def run(repeat: int) -> list[Row]:
         try:
             store.write_books(books)
             label = f"{len(books):,} books"
-            fetch = _timed(store.fetch_all, repeat)
+            services = dataclasses.replace(get_services(), store=store)
+            fetch = _timed(store.read_raw, repeat)
             floor = _timed(store.read_all, repeat)
-            bare = _timed(partial(run_scan, store=store, now_ms=NOW_MS, persist=False, publish=False), repeat)
+            bare = _timed(partial(run_scan, services=services, now_ms=NOW_MS, persist=False, publish=False), repeat)
             rows.append(Row("scan", f"{symbols} sym: fetch (one HGETALL)", *fetch, repeat, label))
             rows.append(Row("scan", f"{symbols} sym: fetch + decode (floor)", *floor, repeat, label))
             rows.append(
@@ -94,8 +98,8 @@ def run(repeat: int) -> list[Row]:
                 )
             )
             if symbols == 500:
-                report = run_scan(store=store, now_ms=NOW_MS)
-                full = _timed(partial(run_scan, store=store, now_ms=NOW_MS), repeat)
+                report = run_scan(services=services, now_ms=NOW_MS)
+                full = _timed(partial(run_scan, services=services, now_ms=NOW_MS), repeat)
                 rows.append(
                     Row(
                         "scan",
@@ -108,5 +112,5 @@ def run(repeat: int) -> list[Row]:
         finally:
             store.clear()
             store.close()
-    Opportunity.objects.all().delete()
+    Episode.objects.all().delete()
     return rows

@@ -7,11 +7,11 @@ For 500, 1,000 and 2,000 symbols x 14 exchanges x 20 levels held in the real Red
   the end): from sending the group of `arbitrage.tasks.scan_shard` tasks to the merged,
   sorted result back in this process, which is what the merge step starts from;
 - the two shards one after the other in this process, on one read of the hash: the CPU work
-  the split costs (each shard decodes about 3/4 of the hash, see arbitrage.sharding).
+  the split costs (each shard decodes about 3/4 of the hash, see arbitrage.runtime.sharding).
 
 Persistence and publishing are left out of both: the merge records and publishes exactly
 as `run_scan` does, at the same cost. The cases take turns in every round, and timings keep
-the collector as a scanner process has it (`arbitrage.runtime.tune_gc`).
+the collector as a scanner process has it (`kernel.gc_tuning.tune_gc`).
 
 What it showed on this 2-core machine (15 runs, the machine otherwise idle): the split pays
 from the smallest size measured, 0.82-0.86x of one process's median at 500, 1,000 and 2,000
@@ -35,6 +35,7 @@ Run alone: `python -m benchmarks.sharded [REPEAT]`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import statistics
@@ -51,7 +52,7 @@ from typing import TYPE_CHECKING, cast
 from benchmarks import Row
 
 if TYPE_CHECKING:
-    from arbitrage.sharding import MergedScan
+    from arbitrage.runtime.sharding import MergedScan
     from exchanges.store.redis_store import RedisBookStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +117,7 @@ def _sharded_scan(queue: str, config: dict[str, object], now_ms: int) -> MergedS
     from celery import group
     from celery.result import GroupResult
 
-    from arbitrage.sharding import ShardResult, merge_shards
+    from arbitrage.runtime.sharding import ShardResult, merge_shards
     from arbitrage.tasks import scan_shard
 
     sent = cast(
@@ -137,8 +138,10 @@ def _sharded_scan(queue: str, config: dict[str, object], now_ms: int) -> MergedS
 
 def _rows_for(symbols: int, store: RedisBookStore, queue: str, repeat: int) -> list[Row]:
     from arbitrage.engine.scan import scan_books
-    from arbitrage.runtime import load_config, run_scan
-    from arbitrage.sharding import RawBooks, config_to_wire, scan_shard
+    from arbitrage.runtime.config import load_config
+    from arbitrage.runtime.scan import run_scan
+    from arbitrage.runtime.services import get_services
+    from arbitrage.runtime.sharding import config_to_wire, scan_shard
     from benchmarks.engine import NOW_MS, synthetic_books
 
     books = synthetic_books(symbols=symbols)
@@ -155,13 +158,14 @@ def _rows_for(symbols: int, store: RedisBookStore, queue: str, repeat: int) -> l
         raise RuntimeError(f"{size}: the sharded scan's opportunities differ from one process's")
 
     def shards_in_turn() -> list[int]:
-        raw = cast(RawBooks, store.fetch_all())
+        raw = store.read_raw()
         return [scan_shard(raw, shard, SHARDS, NOW_MS, params, fees).decoded for shard in range(SHARDS)]
 
     decoded = shards_in_turn()
+    services = dataclasses.replace(get_services(), store=store)
     timed = _interleaved(
         {
-            "one": lambda: run_scan(store=store, now_ms=NOW_MS, persist=False, publish=False),
+            "one": lambda: run_scan(services=services, now_ms=NOW_MS, persist=False, publish=False),
             "split": lambda: _sharded_scan(queue, config, NOW_MS),
             "serial": shards_in_turn,
         },
@@ -193,9 +197,9 @@ def run(repeat: int) -> list[Row]:
     from benchmarks.scan import _setup_django
 
     _setup_django()
-    from arbitrage.runtime import tune_gc
     from config.celery import app
     from exchanges.store.redis_store import RedisBookStore
+    from kernel.gc_tuning import tune_gc
 
     tune_gc()
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -4,7 +4,7 @@ Writes exchanges x symbols books of `levels` levels a side (14 x 500 x 20 by def
 KB each, like a full deployment) under a throwaway key of the given Redis database
 (default TEST_REDIS_URL or redis://127.0.0.1:6379/15; nothing else is touched), then
 times what a scan and the connectors do. The garbage collector runs as in production
-(read_all holds it while decoding, see exchanges.store.codec.gc_paused); the freeing of
+(read_all holds it while decoding, see kernel.gc_tuning.gc_paused); the freeing of
 each result is inside the timings, as a scan pays it too.
 """
 
@@ -18,9 +18,8 @@ import time
 import uuid
 from collections.abc import Callable
 
-from arbitrage.engine.book import OrderBookSnapshot
-from exchanges.store.codec import decode_books
 from exchanges.store.redis_store import RedisBookStore
+from kernel.book import OrderBookSnapshot
 
 DEFAULT_URL = "redis://127.0.0.1:6379/15"
 
@@ -72,16 +71,16 @@ def store_rows(
     store = RedisBookStore(redis_url, key_prefix=f"bench:{uuid.uuid4().hex}:", client_name="arbscan-benchmark")
     try:
         store.write_books(books)
-        stored = store.fetch_all()
-        megabytes = sum(len(value) for value in stored.values()) / 1e6
+        stored = store.read_raw()
+        megabytes = stored.value_bytes() / 1e6
         size = f"{count:,} books, {megabytes:.1f} MB, {megabytes * 1e3 / count:.2f} KB each"
         read = store.read_all()
         if len(read.books) != count or read.corrupt:
             raise RuntimeError(f"read back {len(read.books)} books and {len(read.corrupt)} corrupt of {count}")
 
         rows = [
-            ("store: fetch (one HGETALL)", *_timed(store.fetch_all, repeats), size),
-            ("store: decode + validate", *_timed(lambda: decode_books(stored.items()), repeats), "orjson + parse_book"),
+            ("store: fetch (one HGETALL)", *_timed(store.read_raw, repeats), size),
+            ("store: decode + validate", *_timed(stored.decode_all, repeats), "orjson + parse_book"),
             ("store: read_all (fetch + decode + validate)", *_timed(store.read_all, repeats), "what a scan pays"),
             ("store: write_books (one MULTI/EXEC)", *_timed(lambda: store.write_books(books), repeats), size),
         ]

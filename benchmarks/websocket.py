@@ -3,7 +3,7 @@
 `websocket_rows()` starts the embedded app in a subprocess (uvicorn serving
 config.asgi.application, the in-memory channel layer, a throwaway SQLite database: what
 `make demo` runs), connects 1, 100 and 1,000 authenticated clients from this process, and
-has the server publish scans the way the demo's scan timer does: `arbitrage.feed.publish`
+has the server publish scans the way the demo's scan timer does: `publish_scan`
 from a worker thread into the event loop's channel layer. The clock starts just before
 publish (the scan's result is ready) and stops when a client's socket hands it the message.
 Clients ask for permessage-deflate as browsers do. A last phase publishes back to back and
@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from tests import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TS_RE = re.compile(r'"ts":\s*(\d+)')
@@ -96,20 +97,19 @@ async def _serve_async(port: int, token: str) -> None:
     import uvicorn
     from asgiref.sync import sync_to_async
 
-    from arbitrage import feed
+    from arbitrage.runtime.feed import ScanMessage, publish_scan
+    from arbitrage.runtime.services import get_services
     from config.asgi import application
-    from exchanges.store import get_book_store
 
-    store = get_book_store()
+    scan_feed = get_services().feed
     last_ts = 0
 
     def publish(items: int) -> tuple[int, float]:
         nonlocal last_ts
         last_ts = max(last_ts + 1, int(time.time() * 1000))
-        message = feed.scan_message(0, [])
-        message.update(ts=last_ts, items=_items(items, last_ts))
+        message = ScanMessage(last_ts, _items(items, last_ts))
         sent = time.time()  # the scan's result is ready: the clock starts
-        feed.publish(store, message)
+        publish_scan(scan_feed, message)
         return last_ts, sent
 
     server = uvicorn.Server(
@@ -169,15 +169,9 @@ def _lines(stream: IO[str]) -> Iterator[str]:
             yield line
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _server() -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-ws-") as tmp:
         env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
         env.update(

@@ -1,7 +1,7 @@
 """ASGI entry point: HTTP through Django, WebSocket through Channels.
 
 WebSocket scopes get the session user (AuthMiddlewareStack); the consumer also accepts a
-JWT and checks the Origin of cookie-authenticated sockets itself (arbitrage.consumers).
+JWT and checks the Origin of cookie-authenticated sockets itself (live.consumers).
 """
 
 import os
@@ -20,7 +20,7 @@ require_secret_key()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from arbitrage.routing import websocket_urlpatterns  # noqa: E402
+from live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

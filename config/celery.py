@@ -15,7 +15,7 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 def _tune_worker(**kwargs: Any) -> None:
-    from arbitrage.runtime import tune_gc
+    from kernel.gc_tuning import tune_gc
 
     tune_gc()
 
@@ -24,7 +24,7 @@ def _tune_worker(**kwargs: Any) -> None:
 def setup_periodic_tasks(sender: Celery, **kwargs: Any) -> None:
     from django.conf import settings
 
-    from arbitrage.schedules import ScannerIntervalSchedule
+    from arbitrage.runtime.schedules import ScannerIntervalSchedule
 
     # A scan request older than this is useless (the next one is on its way): drop it
     # rather than let a backlog of scans pile up behind a slow worker.

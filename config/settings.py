@@ -43,7 +43,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "exchanges",
     "arbitrage",
+    "live",
+    "api",
     "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [

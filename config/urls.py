@@ -1,26 +1,23 @@
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from django.views.generic import RedirectView
 
-from arbitrage import views
-from arbitrage.metrics_view import metrics
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
-
+from live import views as live
+from ops import views as ops
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("accounts/login/", views.Login.as_view(), name="login"),
+    path("", live.dashboard, name="dashboard"),
+    path("accounts/login/", live.Login.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    # The audit's admin pages before the model was named Episode: old bookmarks still work.
+    path("admin/arbitrage/opportunity/", RedirectView.as_view(url="/admin/arbitrage/episode/", query_string=True)),
     path("admin/", admin.site.urls),
-    path("api/", include("arbitrage.api.urls")),
-    path("healthz", healthz, name="healthz"),
-    path("metrics", metrics, name="metrics"),
+    path("api/", include("api.urls")),
+    path("healthz", ops.healthz, name="healthz"),
+    path("metrics", ops.metrics, name="metrics"),
 ]
 
 # API clients get JSON errors; people get Django's pages.
-handler404 = "arbitrage.api.errors.not_found"
-handler500 = "arbitrage.api.errors.server_error"
+handler404 = "api.errors.not_found"
+handler500 = "api.errors.server_error"

@@ -1,3 +1,6 @@
+"""Admin for exchanges, fees and the watchlist. The forms hold the rules (the REST API
+validates and saves through them too, so both say the same)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -5,6 +8,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+
+from kernel.ids import normalize_asset, normalize_exchange_id, normalize_symbol
 
 from .models import Exchange, WatchedSymbol, WithdrawalFee
 
@@ -16,7 +21,14 @@ class ExchangeForm(forms.ModelForm):
 
     def clean_id(self) -> str:
         value: str = self.cleaned_data["id"]
-        return value.strip().lower()
+        return normalize_exchange_id(value)
+
+    def save(self, commit: bool = True) -> Exchange:
+        # A fee a person set is theirs: sync_fees keeps it until --force.
+        if "taker_fee_bps" in self.changed_data:
+            self.instance.fee_set_by_admin = True
+        exchange: Exchange = super().save(commit)
+        return exchange
 
 
 @admin.register(Exchange)
@@ -27,11 +39,6 @@ class ExchangeAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "fee_set_by_admin")
     search_fields = ("id", "name")
 
-    def save_model(self, request: HttpRequest, obj: Exchange, form: forms.ModelForm, change: bool) -> None:
-        if "taker_fee_bps" in form.changed_data:
-            obj.fee_set_by_admin = True
-        super().save_model(request, obj, form, change)
-
 
 class WithdrawalFeeForm(forms.ModelForm):
     class Meta:
@@ -39,7 +46,7 @@ class WithdrawalFeeForm(forms.ModelForm):
         fields = ("exchange", "asset", "network", "fee", "withdrawals_enabled", "deposits_enabled")
 
     def clean_asset(self) -> str:
-        value: str = self.cleaned_data["asset"].strip().upper()
+        value = normalize_asset(self.cleaned_data["asset"])
         known = {
             part for symbol in WatchedSymbol.objects.values_list("symbol", flat=True) for part in symbol.split("-")
         }
@@ -53,6 +60,12 @@ class WithdrawalFeeForm(forms.ModelForm):
         value: str = self.cleaned_data.get("network", "")
         return value.strip().upper()
 
+    def save(self, commit: bool = True) -> WithdrawalFee:
+        # A fee a person set is theirs: sync_fees keeps it until --force.
+        self.instance.set_by_admin = True
+        fee: WithdrawalFee = super().save(commit)
+        return fee
+
 
 @admin.register(WithdrawalFee)
 class WithdrawalFeeAdmin(admin.ModelAdmin):
@@ -61,10 +74,6 @@ class WithdrawalFeeAdmin(admin.ModelAdmin):
     list_filter = ("exchange", "withdrawals_enabled", "deposits_enabled", "set_by_admin")
     search_fields = ("asset", "network")
 
-    def save_model(self, request: HttpRequest, obj: WithdrawalFee, form: forms.ModelForm, change: bool) -> None:
-        obj.set_by_admin = True
-        super().save_model(request, obj, form, change)
-
 
 class WatchedSymbolForm(forms.ModelForm):
     class Meta:
@@ -72,8 +81,7 @@ class WatchedSymbolForm(forms.ModelForm):
         fields = ("symbol", "enabled")
 
     def clean_symbol(self) -> str:
-        value: str = self.cleaned_data["symbol"]
-        return value.strip().upper().replace("/", "-")
+        return normalize_symbol(self.cleaned_data["symbol"])
 
 
 @admin.register(WatchedSymbol)

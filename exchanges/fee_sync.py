@@ -41,13 +41,6 @@ MAX_TAKER = Decimal("0.1")  # 1,000 bps, the model's bound: more is bad data
 MAX_WITHDRAW_FEE = Decimal("1e15")  # WithdrawalFee.fee: 28 digits, 12 of them decimals
 MAX_NETWORK_LEN = 32
 
-# Only spot markets matter to the scanner; these exchanges load derivatives by default.
-CCXT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "binance": {"options": {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False}},
-    "okx": {"options": {"fetchMarkets": {"types": ["spot"]}}},
-    "bybit": {"options": {"fetchMarkets": {"types": ["spot"]}}},
-}
-
 
 class FeeFetchError(Exception):
     """The exchange could not be asked at all (its markets did not load)."""

@@ -1,4 +1,4 @@
-"""Prometheus metrics of market data ingestion (DESIGN.md section 7).
+"""Prometheus metrics of market data ingestion (docs/design.md, "Observability").
 
 They live in the `ingest` process; `manage.py ingest --metrics-port PORT` serves them at
 http://HOST:PORT/metrics. Every series is labelled by exchange:

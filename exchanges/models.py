@@ -1,51 +1,42 @@
-"""Exchanges, their fees and the watchlist: what admins configure."""
+"""Exchanges, their fees and the watchlist: what admins configure (the exchanges
+themselves are seeded from exchanges.registry)."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-ASSET_RE = re.compile(r"^[A-Z0-9]{1,15}$")
-EXCHANGE_ID_RE = re.compile(r"^[a-z0-9_]{2,32}$")
-
-# The 14 exchanges of the product (DESIGN.md, issue "Live market data").
-SUPPORTED_EXCHANGES: dict[str, str] = {
-    "binance": "Binance",
-    "okx": "OKX",
-    "bybit": "Bybit",
-    "coinbase": "Coinbase",
-    "kraken": "Kraken",
-    "kucoin": "KuCoin",
-    "gate": "Gate",
-    "htx": "HTX",
-    "bitget": "Bitget",
-    "mexc": "MEXC",
-    "bitfinex": "Bitfinex",
-    "bitstamp": "Bitstamp",
-    "gemini": "Gemini",
-    "cryptocom": "Crypto.com",
-}
-
-validate_asset = RegexValidator(ASSET_RE, "Use an upper-case asset code of letters and digits, e.g. BTC.")
-validate_exchange_id = RegexValidator(
-    EXCHANGE_ID_RE, "Use a lower-case exchange id of letters, digits or _, e.g. binance."
+from kernel.ids import (
+    ASSET_HELP,
+    ASSET_MAX_CHARS,
+    ASSET_RE,
+    EXCHANGE_ID_HELP,
+    EXCHANGE_ID_MAX_CHARS,
+    EXCHANGE_ID_RE,
+    SYMBOL_HELP,
+    SYMBOL_MAX_CHARS,
+    is_symbol,
+    split_symbol,
 )
+from kernel.text import brief
+
+validate_asset = RegexValidator(ASSET_RE, f"Use {ASSET_HELP}.")
+validate_exchange_id = RegexValidator(EXCHANGE_ID_RE, f"Use {EXCHANGE_ID_HELP}.")
 
 
 def validate_symbol(value: str) -> None:
-    parts = value.split("-")
-    if len(parts) != 2 or not all(ASSET_RE.match(p) for p in parts):
-        raise ValidationError(f"{value!r} is not a symbol: use BASE-QUOTE in upper case, e.g. BTC-USDT.")
-    if parts[0] == parts[1]:
-        raise ValidationError(f"{value!r}: base and quote must differ.")
+    if not is_symbol(value):
+        raise ValidationError(f"{brief(value)} is not a symbol: use {SYMBOL_HELP}.")
+    base, quote = split_symbol(value)
+    if base == quote:
+        raise ValidationError(f"{brief(value)}: base and quote must differ.")
 
 
 class Exchange(models.Model):
-    id = models.CharField(primary_key=True, max_length=32, validators=[validate_exchange_id])
+    id = models.CharField(primary_key=True, max_length=EXCHANGE_ID_MAX_CHARS, validators=[validate_exchange_id])
     name = models.CharField(max_length=64)
     enabled = models.BooleanField(default=True)
     taker_fee_bps = models.DecimalField(
@@ -71,7 +62,7 @@ class Exchange(models.Model):
 
 class WithdrawalFee(models.Model):
     exchange = models.ForeignKey(Exchange, on_delete=models.CASCADE, related_name="withdrawal_fees")
-    asset = models.CharField(max_length=15, validators=[validate_asset])
+    asset = models.CharField(max_length=ASSET_MAX_CHARS, validators=[validate_asset])
     network = models.CharField(max_length=32, default="", blank=True, help_text="e.g. ERC20, TRC20, BTC.")
     fee = models.DecimalField(
         "fee (asset units)",
@@ -96,7 +87,7 @@ class WithdrawalFee(models.Model):
 
 
 class WatchedSymbol(models.Model):
-    symbol = models.CharField(max_length=31, unique=True, validators=[validate_symbol])
+    symbol = models.CharField(max_length=SYMBOL_MAX_CHARS, unique=True, validators=[validate_symbol])
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -108,8 +99,8 @@ class WatchedSymbol(models.Model):
 
     @property
     def base(self) -> str:
-        return self.symbol.split("-")[0]
+        return split_symbol(self.symbol)[0]
 
     @property
     def quote(self) -> str:
-        return self.symbol.split("-")[1]
+        return split_symbol(self.symbol)[1]

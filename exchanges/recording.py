@@ -1,6 +1,6 @@
 """Recordings of the market: every normalised book update as gzip-compressed JSONL.
 
-A recording is the canonical wire format of DESIGN.md section 3, one book per line, so
+A recording is the canonical wire format (docs/design.md, "Canonical model"), one book per line, so
 `manage.py scan --books`, the replay connector and plain `zcat | jq` all read it.
 
 Writing (`BookRecorder`) is wired into ingest by wrapping connectors
@@ -36,8 +36,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from arbitrage.engine.book import BookError, OrderBookSnapshot, parse_book_json
 from exchanges.connectors.base import BookKey, BookSink, Connector
+from kernel.book import BookError, OrderBookSnapshot, parse_book_json
 
 logger = logging.getLogger(__name__)
 

@@ -14,21 +14,24 @@ class SubscriberAdmin(admin.ModelAdmin):
         "username",
         "is_active",
         "mode",
-        "min_net_edge_pct",
-        "type_filter",
-        "only_ok",
+        "filters_shown",
         "last_digest_at",
         "created_at",
     )
-    list_filter = ("is_active", "mode", "type_filter", "only_ok")
+    list_filter = ("is_active", "mode")
     search_fields = ("username", "=chat_id")
     list_editable = ("is_active", "mode")
     readonly_fields = ("last_digest_at", "deactivated_reason", "created_at", "updated_at")
 
+    @admin.display(description="filters")
+    def filters_shown(self, obj: Subscriber) -> str:
+        words = obj.opportunity_filter().as_dict()
+        return " · ".join(f"{name}={value}" for name, value in words.items()) or "everything"
+
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("subscriber", "opportunity", "net_edge_pct", "created_at", "sent_at")
+    list_display = ("subscriber", "episode", "net_edge_pct", "created_at", "sent_at")
     list_filter = ("sent_at",)
-    raw_id_fields = ("subscriber", "opportunity")
+    raw_id_fields = ("subscriber", "episode")
     list_select_related = ("subscriber",)

@@ -41,7 +41,7 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # One bad update (or a database hiccup) must not stop the bot: log it and go on.
-    log.error("telegram update failed: %r", context.error, exc_info=context.error)
+    log.error("telegram update failed", extra={"error": repr(context.error)}, exc_info=context.error)
 
 
 def build_application(token: str, base_url: str = "") -> Application:
@@ -65,7 +65,7 @@ async def serve(token: str, base_url: str, stop: asyncio.Event) -> None:
     try:
         await updater.start_polling(timeout=POLL_TIMEOUT_SEC, allowed_updates=["message"])
         await app.start()
-        log.info("telegram bot @%s polling", app.bot.username)
+        log.info("telegram bot polling", extra={"bot": app.bot.username})
         await stop.wait()
     finally:
         if updater.running:

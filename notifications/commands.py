@@ -8,27 +8,26 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
-from arbitrage.models import Opportunity
-from notifications.digest import Episode, Filters, format_episode, select
-from notifications.models import Subscriber
+from arbitrage.filters import FILTER_NAMES, FilterError, OpportunityFilter
+from arbitrage.models import Episode
+from notifications.digest import EpisodeView, format_episode, select
+from notifications.models import Subscriber, default_filters
 
 log = logging.getLogger(__name__)
 
 TOP_N = 5
-SYMBOL = re.compile(r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$")
-EXCHANGE = re.compile(r"^[a-z0-9_.]{1,32}$")
-MIN_EDGE, MAX_EDGE = Decimal("-5"), Decimal("1000")
+# The words of the filter language (arbitrage.filters), plus the ones this bot took before.
+ALIASES = {"symbols": "symbol", "exchanges": "exchange", "edge": "min_net_edge"}
+CLEAR = ("all", "any", "*")
 
 FILTER_USAGE = (
-    "Usage: /filter [edge=0.2] [symbols=BTC-USDT,ETH-USDT|all] [exchanges=binance,okx|all] "
-    "[type=spatial|triangular|all] [risk=ok|all], or /filter reset"
+    "Usage: /filter [symbol=BTC,ETH-USDT] [exchange=binance,okx] [type=spatial|triangular] "
+    "[min_net_edge=0.2] [risk=ok|flagged|CODE]; word=all clears one; /filter reset for the defaults"
 )
 MODE_USAGE = "Usage: /mode digest|instant|silent|off"
 HELP = (
@@ -59,15 +58,10 @@ def subscriber(chat_id: int) -> Subscriber | None:
 
 
 def describe(sub: Subscriber) -> str:
-    f = Filters.from_subscriber(sub)
-    symbols = ", ".join(sorted(f.symbols)) or "all"
-    exchanges = ", ".join(sorted(f.exchanges)) or "all"
+    words = sub.opportunity_filter().as_dict()
+    shown = " · ".join(f"{name}={words.get(name, 'all')}" for name in FILTER_NAMES)
     state = "subscribed" if sub.is_active else "unsubscribed"
-    return html.escape(
-        f"You are {state}, mode {sub.mode}.\n"
-        f"min net edge {f.min_net_edge_pct:g}% · symbols {symbols} · exchanges {exchanges} · "
-        f"type {f.type} · risk {'ok only' if f.only_ok else 'all'}"
-    )
+    return html.escape(f"You are {state}, mode {sub.mode}.\nFilters: {shown}")
 
 
 def cmd_start(msg: Incoming) -> str:
@@ -88,43 +82,25 @@ def cmd_stop(msg: Incoming) -> str:
     return "Unsubscribed. /start to come back." if updated else "You are not subscribed. /start to subscribe."
 
 
-def _names(value: str, pattern: re.Pattern[str], normalize: Callable[[str], str]) -> list[str]:
-    if value.lower() in ("all", "any", "*", ""):
-        return []
-    names = [normalize(v.strip()) for v in value.split(",") if v.strip()]
-    if not names or not all(pattern.match(n) for n in names):
-        raise UsageError(FILTER_USAGE)
-    return sorted(set(names))
-
-
 def apply_filter_args(sub: Subscriber, args: list[str]) -> None:
+    """`word=value` arguments over the subscriber's filters, checked as a whole."""
     if args == ["reset"]:
-        sub.min_net_edge_pct, sub.symbols, sub.exchanges = Decimal("0"), [], []
-        sub.type_filter, sub.only_ok = Subscriber.TypeFilter.ALL, True
+        sub.filters = default_filters()
         return
+    words = sub.opportunity_filter().as_dict()
     for arg in args:
         key, sep, value = arg.partition("=")
-        key = key.lower()
-        if not sep:
+        key = ALIASES.get(key.lower(), key.lower())
+        if not sep or key not in FILTER_NAMES:
             raise UsageError(FILTER_USAGE)
-        if key == "edge":
-            try:
-                edge = Decimal(value.rstrip("%"))
-            except InvalidOperation:
-                raise UsageError(FILTER_USAGE) from None
-            if not edge.is_finite() or not MIN_EDGE <= edge <= MAX_EDGE:
-                raise UsageError(f"edge must be between {MIN_EDGE} and {MAX_EDGE} (%)")
-            sub.min_net_edge_pct = edge.quantize(Decimal("0.0001"))
-        elif key == "symbols":
-            sub.symbols = _names(value, SYMBOL, lambda s: s.upper().replace("/", "-"))
-        elif key == "exchanges":
-            sub.exchanges = _names(value, EXCHANGE, str.lower)
-        elif key == "type" and value.lower() in Subscriber.TypeFilter.values:
-            sub.type_filter = value.lower()
-        elif key == "risk" and value.lower() in ("ok", "all"):
-            sub.only_ok = value.lower() == "ok"
+        if value.strip().lower() in CLEAR:
+            words.pop(key, None)
         else:
-            raise UsageError(FILTER_USAGE)
+            words[key] = value
+    try:
+        sub.filters = OpportunityFilter.parse(words).as_dict()
+    except FilterError as exc:
+        raise UsageError(f"{exc}\n{FILTER_USAGE}") from None
 
 
 def cmd_filter(msg: Incoming) -> str:
@@ -151,17 +127,18 @@ def cmd_mode(msg: Incoming) -> str:
 
 def cmd_top(msg: Incoming) -> str:
     sub = subscriber(msg.chat_id)
-    filters = Filters.from_subscriber(sub) if sub is not None else Filters()
-    rows = Opportunity.objects.filter(is_open=True).order_by("-net_edge_pct")
-    best = select(filters, (Episode.from_row(r) for r in rows), {})[:TOP_N]
+    filters = sub.opportunity_filter() if sub is not None else OpportunityFilter.parse(default_filters())
+    rows = Episode.objects.filter(is_open=True).order_by("-net_edge_pct")
+    best = select(filters, (EpisodeView.from_row(r) for r in rows), {})[:TOP_N]
     if not best:
         return "No open opportunity passes your filters right now."
     return "<b>Best now</b>\n" + "\n".join(format_episode(i, ep) for i, ep in enumerate(best, 1))
 
 
 def cmd_status(msg: Incoming) -> str:
-    from arbitrage.latest import current_book_health, latest_scan, now_ms
+    from arbitrage.runtime.status import current_book_health, latest_scan
     from exchanges.store.base import StoreUnavailable
+    from kernel.clock import now_ms
 
     try:
         scan = latest_scan()
@@ -172,7 +149,7 @@ def cmd_status(msg: Incoming) -> str:
     lines = [
         "No scan yet."
         if scan is None
-        else f"Last scan {(now - scan['ts']) / 1000:.1f} s ago, {len(scan['items'])} opportunities."
+        else f"Last scan {(now - scan.ts) / 1000:.1f} s ago, {len(scan.items)} opportunities."
     ]
     for ex in health.exchanges:
         lines.append(f"{ex.exchange}: {ex.fresh} fresh, {ex.stale} stale, {ex.unhealthy} unhealthy")

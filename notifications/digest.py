@@ -2,7 +2,8 @@
 
 Pure functions over plain values (no database, no network), so the same code builds one
 digest in a test and ten thousand in a run. The database side (notifications/runner.py)
-turns rows into `Episode` and `Filters` once, at the boundary."""
+turns rows into `EpisodeView` and each subscriber's filters into the shared filter
+language (arbitrage.filters) once, at the boundary."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from arbitrage.filters import OpportunityFilter
+
 if TYPE_CHECKING:
-    from arbitrage.models import Opportunity
-    from notifications.models import Subscriber
+    from arbitrage.models import Episode
 
 # An episode already sent is sent again only when its edge grew by both of these: a
 # wobble of a few basis points around the same level is not news.
@@ -26,7 +28,9 @@ MAX_MESSAGE_CHARS = 4096
 
 
 @dataclass(frozen=True, slots=True)
-class Episode:
+class EpisodeView:
+    """The fields of an opportunity episode a digest reads (arbitrage.models.Episode)."""
+
     id: int
     type: str
     symbol: str
@@ -43,7 +47,7 @@ class Episode:
     last_seen: datetime
 
     @classmethod
-    def from_row(cls, row: Opportunity) -> Episode:
+    def from_row(cls, row: Episode) -> EpisodeView:
         path = row.path if isinstance(row.path, list) else []
         return cls(
             id=row.pk,
@@ -69,44 +73,22 @@ class Episode:
         return (self.buy_exchange, self.sell_exchange)
 
 
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """A subscriber's taste. Empty sets mean "any"; a spatial episode passes the exchange
-    filter only when the subscriber trades on both its exchanges."""
-
-    min_net_edge_pct: float = 0.0
-    symbols: frozenset[str] = frozenset()
-    exchanges: frozenset[str] = frozenset()
-    type: str = "all"
-    only_ok: bool = True
-
-    @classmethod
-    def from_subscriber(cls, sub: Subscriber) -> Filters:
-        return cls(
-            min_net_edge_pct=float(sub.min_net_edge_pct),
-            symbols=frozenset(str(s) for s in sub.symbols or ()),
-            exchanges=frozenset(str(e) for e in sub.exchanges or ()),
-            type=sub.type_filter,
-            only_ok=sub.only_ok,
-        )
-
-    def matches(self, ep: Episode) -> bool:
-        if ep.net_edge_pct < self.min_net_edge_pct:
-            return False
-        if self.type != "all" and ep.type != self.type:
-            return False
-        if self.only_ok and ep.risk_flag != "ok":
-            return False
-        if self.symbols and ep.symbol not in self.symbols:
-            return False
-        return not self.exchanges or all(ex in self.exchanges for ex in ep.exchanges)
+def admitted(filters: OpportunityFilter, ep: EpisodeView) -> bool:
+    return filters.admits(
+        type=ep.type,
+        symbol=ep.symbol,
+        path=list(ep.path),
+        exchanges=ep.exchanges,
+        net_edge_pct=ep.net_edge_pct,
+        risk_flag=ep.risk_flag,
+    )
 
 
 def clearly_better(edge_pct: float, sent_edge_pct: float) -> bool:
     return edge_pct >= sent_edge_pct + max(IMPROVE_ABS_PCT, abs(sent_edge_pct) * IMPROVE_REL)
 
 
-def _rank(ep: Episode) -> tuple[float, float, int]:
+def _rank(ep: EpisodeView) -> tuple[float, float, int]:
     return (-ep.net_edge_pct, -ep.expected_profit_usdt, ep.id)
 
 
@@ -115,29 +97,30 @@ class BestFirst:
     """Episodes sorted once for many subscribers: `select` then stops at the first one below
     a subscriber's minimum edge and needs no sort of its own."""
 
-    episodes: tuple[Episode, ...]
+    episodes: tuple[EpisodeView, ...]
 
     @classmethod
-    def of(cls, episodes: Iterable[Episode]) -> BestFirst:
+    def of(cls, episodes: Iterable[EpisodeView]) -> BestFirst:
         return cls(tuple(sorted(episodes, key=_rank)))
 
 
 def select(
-    filters: Filters,
-    episodes: Iterable[Episode] | BestFirst,
+    filters: OpportunityFilter,
+    episodes: Iterable[EpisodeView] | BestFirst,
     sent: Mapping[int, float],
     since: datetime | None = None,
-) -> list[Episode]:
+) -> list[EpisodeView]:
     """The episodes worth telling, best first: open ones, or closed since `since`, that pass
     the filters and were never sent (by id in `sent`, the best edge sent) or got clearly better."""
     ordered = isinstance(episodes, BestFirst)
+    floor = filters.min_net_edge
     chosen = []
     for ep in episodes.episodes if isinstance(episodes, BestFirst) else episodes:
-        if ordered and ep.net_edge_pct < filters.min_net_edge_pct:
+        if ordered and floor is not None and ep.net_edge_pct < floor:
             break
         if not ep.is_open and (since is None or ep.last_seen <= since):
             continue
-        if not filters.matches(ep):
+        if not admitted(filters, ep):
             continue
         previous = sent.get(ep.id)
         if previous is not None and not clearly_better(ep.net_edge_pct, previous):
@@ -151,7 +134,7 @@ def select(
 @dataclass(frozen=True, slots=True)
 class Digest:
     text: str
-    episodes: tuple[Episode, ...]  # the ones the text shows (deliveries to record)
+    episodes: tuple[EpisodeView, ...]  # the ones the text shows (deliveries to record)
 
 
 def _num(value: float, digits: int) -> str:
@@ -162,13 +145,13 @@ def _qty(value: float) -> str:
     return f"{value:.6g}"
 
 
-def route(ep: Episode) -> str:
+def route(ep: EpisodeView) -> str:
     if ep.type == "triangular":
         return f"{ep.exchange}: {' → '.join(ep.path) or ep.symbol}"
     return f"{ep.buy_exchange} → {ep.sell_exchange}"
 
 
-def format_episode(index: int, ep: Episode) -> str:
+def format_episode(index: int, ep: EpisodeView) -> str:
     e = html.escape
     status = "" if ep.is_open else " (closed)"
     return (
@@ -180,7 +163,7 @@ def format_episode(index: int, ep: Episode) -> str:
     )
 
 
-def format_digest(episodes: Sequence[Episode], total: int, dashboard_url: str) -> str:
+def format_digest(episodes: Sequence[EpisodeView], total: int, dashboard_url: str) -> str:
     """An HTML message (Telegram parse_mode HTML): every outside value escaped."""
     head = f"<b>Arbitrage digest</b> · {total} new or better"
     link = f'<a href="{html.escape(dashboard_url, quote=True)}">Open the dashboard</a>' if dashboard_url else ""
@@ -191,8 +174,8 @@ def format_digest(episodes: Sequence[Episode], total: int, dashboard_url: str) -
 
 
 def build_digest(
-    filters: Filters,
-    episodes: Iterable[Episode] | BestFirst,
+    filters: OpportunityFilter,
+    episodes: Iterable[EpisodeView] | BestFirst,
     sent: Mapping[int, float],
     dashboard_url: str,
     since: datetime | None = None,

@@ -19,14 +19,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from arbitrage.models import Opportunity
-from notifications.digest import BestFirst, Digest, Episode, Filters, build_digest, select
+from arbitrage.models import Episode
+from notifications.digest import BestFirst, Digest, EpisodeView, build_digest, select
 from notifications.models import Delivery, Subscriber
 from notifications.sender import Outcome
 
 log = logging.getLogger(__name__)
 
-EPISODE_FIELDS = [f for f in Episode.__dataclass_fields__ if f not in ("id",)]
+EPISODE_FIELDS = [f for f in EpisodeView.__dataclass_fields__ if f not in ("id",)]
 
 
 class Sender(Protocol):
@@ -42,28 +42,28 @@ class RunReport:
     outcomes: dict[int, list[Outcome]] = field(default_factory=lambda: defaultdict(list))  # by chat id
 
 
-def load_episodes(since: datetime) -> list[Episode]:
-    rows = Opportunity.objects.filter(Q(is_open=True) | Q(last_seen__gt=since)).only(*EPISODE_FIELDS)
-    return [Episode.from_row(row) for row in rows]
+def load_episodes(since: datetime) -> list[EpisodeView]:
+    rows = Episode.objects.filter(Q(is_open=True) | Q(last_seen__gt=since)).only(*EPISODE_FIELDS)
+    return [EpisodeView.from_row(row) for row in rows]
 
 
 def load_sent(subscriber_ids: Sequence[int], episode_ids: Sequence[int]) -> dict[int, dict[int, float]]:
     """The best edge each subscriber was told of each episode (confirmed or not)."""
     sent: dict[int, dict[int, float]] = defaultdict(dict)
     rows = (
-        Delivery.objects.filter(subscriber_id__in=subscriber_ids, opportunity_id__in=episode_ids)
-        .values("subscriber_id", "opportunity_id")
+        Delivery.objects.filter(subscriber_id__in=subscriber_ids, episode_id__in=episode_ids)
+        .values("subscriber_id", "episode_id")
         .annotate(edge=Max("net_edge_pct"))
     )
     for row in rows:
-        sent[row["subscriber_id"]][row["opportunity_id"]] = row["edge"]
+        sent[row["subscriber_id"]][row["episode_id"]] = row["edge"]
     return sent
 
 
 def messages_for(
-    sub: Subscriber, episodes: Iterable[Episode] | BestFirst, sent: dict[int, float], dashboard_url: str
+    sub: Subscriber, episodes: Iterable[EpisodeView] | BestFirst, sent: dict[int, float], dashboard_url: str
 ) -> list[Digest]:
-    filters = Filters.from_subscriber(sub)
+    filters = sub.opportunity_filter()
     since = sub.last_digest_at or sub.created_at
     if sub.mode == Subscriber.Mode.INSTANT:
         # One message per episode: a subscriber who asked for instant wants each on its own.
@@ -80,16 +80,16 @@ def deliver(sender: Sender, sub: Subscriber, digest: Digest) -> Outcome | None:
         with transaction.atomic():
             # The unique (subscriber, episode, edge) row is the claim: only one run gets it.
             Delivery.objects.bulk_create(
-                [Delivery(subscriber=sub, opportunity_id=ep.id, net_edge_pct=ep.net_edge_pct) for ep in digest.episodes]
+                [Delivery(subscriber=sub, episode_id=ep.id, net_edge_pct=ep.net_edge_pct) for ep in digest.episodes]
             )
     except IntegrityError:
-        log.info("digest for %s already claimed by another run", sub.chat_id)
+        log.info("digest already claimed by another run", extra={"chat_id": sub.chat_id})
         return None
     outcome = sender.send(sub.chat_id, digest.text)
     # Exactly this message's rows: an unconfirmed row of an earlier, crashed run stays.
     these = Q()
     for ep in digest.episodes:
-        these |= Q(opportunity_id=ep.id, net_edge_pct=ep.net_edge_pct)
+        these |= Q(episode_id=ep.id, net_edge_pct=ep.net_edge_pct)
     pending = Delivery.objects.filter(these, subscriber=sub, sent_at__isnull=True)
     if outcome is Outcome.SENT:
         pending.update(sent_at=timezone.now())
@@ -130,17 +130,19 @@ def run_digests(sender: Sender, now: datetime | None = None, modes: Sequence[str
             Subscriber.objects.filter(pk=sub.pk).update(
                 is_active=False, deactivated_reason=f"blocked the bot ({now:%Y-%m-%d %H:%M} UTC)"
             )
-            log.info("subscriber %s blocked the bot: deactivated", sub.chat_id)
+            log.info("subscriber blocked the bot: deactivated", extra={"chat_id": sub.chat_id})
         elif outcome is Outcome.FAILED:
             # Keep last_digest_at: what was not said is still new next run.
             report.failed += 1
         else:
             Subscriber.objects.filter(pk=sub.pk).update(last_digest_at=now)
     log.info(
-        "digest run: %d subscribers, %d messages sent, %d blocked, %d failed",
-        report.subscribers,
-        report.messages_sent,
-        report.blocked,
-        report.failed,
+        "digest run done",
+        extra={
+            "subscribers": report.subscribers,
+            "sent": report.messages_sent,
+            "blocked": report.blocked,
+            "failed": report.failed,
+        },
     )
     return report

@@ -129,20 +129,26 @@ class TelegramSender:
                 wait = _flood_wait_sec(exc)
                 flood_waits += 1
                 if wait > self.policy.max_retry_after_sec or flood_waits > self.policy.max_flood_waits:
-                    log.warning("telegram flood wait of %.0f s for chat %s: giving up for this run", wait, chat_id)
+                    log.warning(
+                        "telegram flood wait too long: giving up on this chat for this run",
+                        extra={"chat_id": chat_id, "wait_sec": wait},
+                    )
                     return Outcome.FAILED
-                log.info("telegram asks to wait %.1f s (chat %s)", wait, chat_id)
+                log.info("telegram asks to wait", extra={"chat_id": chat_id, "wait_sec": round(wait, 1)})
                 await self._sleep(wait)
             except Forbidden as exc:
-                log.info("chat %s refuses messages (%s)", chat_id, exc.message)
+                log.info("chat refuses messages", extra={"chat_id": chat_id, "error": exc.message})
                 return Outcome.BLOCKED
             except TelegramError as exc:
                 failures += 1
                 if failures >= self.policy.max_attempts:
                     log.warning(
-                        "sending to chat %s failed %d times (%s): giving up for this run", chat_id, failures, exc
+                        "sending failed: giving up on this chat for this run",
+                        extra={"chat_id": chat_id, "attempts": failures, "error": str(exc)},
                     )
                     return Outcome.FAILED
                 delay = self.policy.backoff_sec * 2 ** (failures - 1)
-                log.info("sending to chat %s failed (%s); retry in %.1f s", chat_id, exc, delay)
+                log.info(
+                    "sending failed; will retry", extra={"chat_id": chat_id, "error": str(exc), "retry_in_sec": delay}
+                )
                 await self._sleep(delay)

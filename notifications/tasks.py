@@ -33,7 +33,7 @@ def send_digests_now(modes: Sequence[str] = SENDING_MODES) -> int:
             return run_digests(sender, modes=modes).messages_sent
     except TelegramError as exc:
         # getMe failed: a wrong token or the Bot API is down. Nothing was sent; next period retries.
-        log.error("telegram digest skipped: %s", exc)
+        log.error("telegram digest skipped", extra={"error": str(exc)})
         return 0
 
 

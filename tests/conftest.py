@@ -42,6 +42,18 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
+def admin(admin_client):  # type: ignore[no-untyped-def]
+    """A logged-in superuser's browser on admin."""
+    return admin_client
+
+
+def errors_of(response) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """The errors of an admin change form, by field."""
+    form = response.context["adminform"].form
+    return {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+
+
+@pytest.fixture
 def requires_postgres(settings) -> None:  # type: ignore[no-untyped-def]
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         _unavailable("PostgreSQL", "DATABASE_URL does not point at PostgreSQL")

@@ -8,9 +8,9 @@ from typing import Any
 
 import factory
 
-from arbitrage.engine.book import OrderBookSnapshot
 from arbitrage.engine.types import Opportunity
 from exchanges.models import Exchange, WatchedSymbol, WithdrawalFee
+from kernel.book import OrderBookSnapshot
 
 
 class ExchangeFactory(factory.django.DjangoModelFactory):

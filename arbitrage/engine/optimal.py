@@ -1,4 +1,4 @@
-"""The profit-maximising size of a trade (DESIGN.md section 4, "Optimal size").
+"""The profit-maximising size of a trade (docs/design.md, "The engine: Optimal size").
 
 A fixed target size can miss a profitable smaller trade and understate a larger one, so
 besides the target-size figures every opportunity reports the size that earns the most.
@@ -12,8 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from arbitrage.engine.book import Level
 from arbitrage.engine.vwap import side_totals, spend_notional, take_qty
+from kernel.book import Level
 
 # A size computed through a few float operations may land a hair past what a book holds;
 # it is then walked this hair inside it instead of being lost.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from arbitrage.engine.book import OrderBookSnapshot
 from arbitrage.engine.types import (
     RISK_EXTREME_EDGE,
     RISK_HIGH_LAG,
@@ -20,6 +19,7 @@ from arbitrage.engine.types import (
     BookEvidence,
     ScanParams,
 )
+from kernel.book import OrderBookSnapshot
 
 SERIOUSNESS = (
     RISK_EXTREME_EDGE,

@@ -1,8 +1,9 @@
-"""One scan: a coherent slice of books in, opportunities out (DESIGN.md section 4).
+"""One scan: a coherent slice of books in, opportunities out (docs/design.md, "The engine").
 
-Every book is judged against the same `now_ms`: a book is left out when it is marked
-unhealthy or when its last ingest is older than `stale_after_sec`. A high lag between the
-exchange's and our timestamps only flags the opportunities the book takes part in.
+Every book is judged against the same `now_ms` by the kernel's `book_state`: a book is
+left out when it is marked unhealthy or when its last ingest is older than
+`stale_after_sec`. A high lag between the exchange's and our timestamps only flags the
+opportunities the book takes part in.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import statistics
 import time
 from collections.abc import Iterable, Mapping, Sequence
 
-from arbitrage.engine.book import OrderBookSnapshot
 from arbitrage.engine.spatial import find_spatial
 from arbitrage.engine.triangular import find_triangular
 from arbitrage.engine.types import ExchangeBookCounts, FeeSchedule, Opportunity, ScanParams, ScanResult
+from kernel.book import OrderBookSnapshot, book_state
 
 
 class UsdtMids:
@@ -49,7 +50,6 @@ def scan_books(books: Iterable[OrderBookSnapshot], now_ms: int, params: ScanPara
                 continue
         latest[key] = book
 
-    oldest_fresh = now_ms - params.stale_after_sec * 1000.0
     per_exchange: dict[str, ExchangeBookCounts] = {}
     by_symbol: dict[str, list[OrderBookSnapshot]] = {}
     by_exchange: dict[str, list[OrderBookSnapshot]] = {}
@@ -58,10 +58,11 @@ def scan_books(books: Iterable[OrderBookSnapshot], now_ms: int, params: ScanPara
         counts = per_exchange.get(book.exchange)
         if counts is None:
             counts = per_exchange[book.exchange] = ExchangeBookCounts()
-        if not book.is_healthy:
+        state = book_state(book, now_ms, params.stale_after_sec)
+        if state == "unhealthy":
             counts.unhealthy += 1
             unhealthy += 1
-        elif book.ts_ingest < oldest_fresh:
+        elif state == "stale":
             counts.stale += 1
             stale += 1
         else:

@@ -1,4 +1,5 @@
-"""Spatial arbitrage: buy a symbol on one exchange, sell it on another (DESIGN.md section 4).
+"""Spatial arbitrage: buy a symbol on one exchange, sell it on another (docs/design.md,
+"The engine: Spatial").
 
 For each symbol and each ordered pair of exchanges (A, B), A != B:
     buy_vwap, qty   = qty_for_notional(asks_A, N)          dropped when A cannot fill N
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from arbitrage.engine.book import OrderBookSnapshot
 from arbitrage.engine.optimal import spatial_optimum
 from arbitrage.engine.risk import evidence, most_serious, risk_flags
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
 from arbitrage.engine.vwap import side_totals, spend_notional, take_qty
+from kernel.book import OrderBookSnapshot
 
 # Pruning compares bounds computed in a different order from the reported figures; this
 # keeps an opportunity sitting exactly on the threshold from being pruned by rounding.
@@ -89,7 +90,7 @@ def _symbol_opportunities(
         if not qty > 0.0:
             continue  # a notional too small to buy anything representable
         withdraw_fee = fees.withdraw_fee(buyer.exchange, base)
-        # As DESIGN.md writes it (not simplified), so the figures match it to the last bit.
+        # As docs/design.md writes it (not simplified), so the figures match it to the last bit.
         withdraw_cost = (withdraw_fee or 0.0) * buy_vwap
         withdraw_pct = withdraw_cost / (buy_vwap * qty) * 100.0
         floor_bid = buy_vwap * (1.0 + (floor_pct + withdraw_pct - _PRUNE_SLACK_PCT) / 100.0)

@@ -1,4 +1,5 @@
-"""Triangular arbitrage: profitable 3- and 4-leg cycles inside one exchange (DESIGN.md section 4).
+"""Triangular arbitrage: profitable 3- and 4-leg cycles inside one exchange (docs/design.md,
+"The engine: Triangular").
 
 Per exchange, assets are nodes and each market BASE-QUOTE gives two edges: QUOTE->BASE at
 rate (1 / ask_vwap) * (1 - fee) and BASE->QUOTE at bid_vwap * (1 - fee). A cycle of rates
@@ -43,11 +44,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from arbitrage.engine.book import OrderBookSnapshot
 from arbitrage.engine.optimal import Leg, cycle_optimum, max_start_amount, walk_legs
 from arbitrage.engine.risk import evidence, most_serious, risk_flags
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
 from arbitrage.engine.vwap import spend_notional, take_qty
+from kernel.book import OrderBookSnapshot
 
 # Shaved off every weight so that a cycle exactly on the floor, whose float sum may land a
 # rounding error above it, still counts as negative. It only ever adds candidates.
@@ -66,12 +67,6 @@ class Market:
 
     def leg(self, keep: float) -> Leg:
         return Leg(self.book.asks if self.is_buy else self.book.bids, self.is_buy, keep)
-
-
-def candidate_floor(params: ScanParams) -> float:
-    """The product of detection rates a cycle needs to be re-walked: 1, a negative cycle
-    (see the module doc). `params` stays in the signature for the callers' symmetry."""
-    return 1.0
 
 
 def find_triangular(
@@ -106,11 +101,9 @@ def exchange_cycles(
         return []  # a fee of 100 % or more leaves nothing to trade
     listed = _listing(books)
     prices = usdt_prices(listed, usdt_fallback)
-    # A candidate's weights sum to at most `limit`. Bellman-Ford sees only negative cycles,
-    # so its weights carry limit / 3 less each: a 3-cycle within the limit becomes
-    # negative, and a 4-cycle (4 * limit / 3 > limit) too.
-    limit = -math.log(candidate_floor(params))
-    if _best_value_ratio(listed, prices, keep) <= math.exp(-limit / 3.0 - _EDGE_MARGIN):
+    # Candidates are negative cycles: with no edge below zero (weights shifted by the
+    # potentials) there is none, which the best ratio of value out to value in tells.
+    if _best_value_ratio(listed, prices, keep) <= math.exp(-_EDGE_MARGIN):
         return []  # steps 1-2 of the module doc without a log or a dict: the usual case
     markets = _markets(listed)
     potential = {asset: math.log(price) for asset, price in prices.items()}
@@ -122,7 +115,7 @@ def exchange_cycles(
         market.pair: weight(*market.pair, rate)
         for market, rate in _best_per_pair((m, _top_rate(m, keep)) for m in markets)
     }
-    if not has_negative_cycle(top, shift=-limit / 3.0):
+    if not has_negative_cycle(top):
         return []
     sized = []
     for market in markets:
@@ -132,11 +125,11 @@ def exchange_cycles(
             sized.append((market, rate))
     chosen = _best_per_pair(sized)
     detection = {market.pair: weight(*market.pair, rate) for market, rate in chosen}
-    if not has_negative_cycle(detection, shift=-limit / 3.0):
+    if not has_negative_cycle(detection):
         return []
     by_pair = {market.pair: market for market, _ in chosen}
     found = []
-    for cycle in short_cycles(detection, limit):
+    for cycle in short_cycles(detection):
         path = rotate(cycle)
         legs = [by_pair[pair] for pair in itertools.pairwise(path)]
         opportunity = _rewalk(exchange, path, legs, prices, keep, params, now_ms)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 OpportunityType = Literal["spatial", "triangular"]
 
-# Risk flag codes (DESIGN.md section 4 and the README's table).
+# Risk flag codes (docs/design.md, "The engine: Risk flags").
 RISK_OK = "ok"
 RISK_EXTREME_EDGE = "extreme_edge"
 RISK_WITHDRAWALS_DISABLED = "withdrawals_disabled"
@@ -77,7 +77,7 @@ class BookEvidence:
 
 @dataclass(slots=True)
 class Opportunity:
-    """One detected opportunity, with the fields of DESIGN.md section 3."""
+    """One detected opportunity, with the fields of docs/design.md, "Canonical model"."""
 
     type: OpportunityType
     symbol: str
@@ -151,16 +151,3 @@ class ScanResult:
     per_exchange: dict[str, ExchangeBookCounts] = field(default_factory=dict)
     spatial_ms: float = 0.0
     triangular_ms: float = 0.0
-
-    def stats(self) -> dict[str, Any]:
-        """Everything but the opportunities, JSON-ready (logs, metrics, the feed)."""
-        return {
-            "books_total": self.books_total,
-            "books_used": self.books_used,
-            "skipped_stale": self.skipped_stale,
-            "skipped_unhealthy": self.skipped_unhealthy,
-            "skipped_duplicate": self.skipped_duplicate,
-            "per_exchange": {name: counts.as_dict() for name, counts in self.per_exchange.items()},
-            "spatial_ms": self.spatial_ms,
-            "triangular_ms": self.triangular_ms,
-        }

@@ -1,4 +1,4 @@
-"""Volume-weighted average prices from a book side (DESIGN.md section 4, "VWAP").
+"""Volume-weighted average prices from a book side (docs/design.md, "The engine: VWAP").
 
 A side is a list of `[price, qty]` levels, best first. Walking it takes whole levels until
 the boundary level, of which only the part still needed is taken.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from arbitrage.engine.book import Level
+from kernel.book import Level
 
 
 def take_qty(levels: Sequence[Level], qty: float) -> float | None:

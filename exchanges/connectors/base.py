@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from arbitrage.engine.book import OrderBookSnapshot
 from exchanges.store.base import BookStore
+from kernel.book import OrderBookSnapshot
 
 logger = logging.getLogger(__name__)
 

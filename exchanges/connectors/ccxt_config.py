@@ -1,5 +1,5 @@
 """The `--ccxt-config FILE.json` file (or `CCXT_CONFIG_FILE`): exchange endpoints and
-connector tuning are configuration, not code (DESIGN.md section 8).
+connector tuning are configuration, not code (docs/design.md, "Contracts").
 
     {
       "binance": {"urls": {...}, "options": {...}, "connector": {"batch_size": 20}},
@@ -9,7 +9,7 @@ connector tuning are configuration, not code (DESIGN.md section 8).
     }
 
 An exchange's entry (everything but its `connector` key) is deep-merged into the config
-ccxt's constructor gets, over the defaults of the exchange's module, so tests, staging
+ccxt's constructor gets, over the exchange's defaults in exchanges.registry, so tests, staging
 and a self-hosted proxy run the unchanged connector code. `connector` (top level: every
 exchange; inside an exchange entry: that one) tunes `ConnectorSettings`; `backoff` is the
 reconnect policy. The file is checked as a whole before anything runs; a mistake is one
@@ -28,8 +28,8 @@ from typing import Any
 
 import orjson
 
+from exchanges import registry
 from exchanges.connectors.runner import BackoffPolicy
-from exchanges.models import SUPPORTED_EXCHANGES
 
 RESERVED = ("connector", "backoff")
 
@@ -140,10 +140,9 @@ def parse_ingest_config(raw: Any, source: str = "ccxt config") -> IngestConfig:
     for key, entry in raw.items():
         if key in RESERVED:
             continue
-        if key not in SUPPORTED_EXCHANGES:
+        if key not in registry.BY_ID:
             raise CcxtConfigError(
-                f"{source}: unknown exchange {key!r}; use one of {', '.join(SUPPORTED_EXCHANGES)}, "
-                f"or {' / '.join(RESERVED)}"
+                f"{source}: unknown exchange {key!r}; use one of {', '.join(registry.IDS)}, or {' / '.join(RESERVED)}"
             )
         if not isinstance(entry, dict):
             raise CcxtConfigError(f"{source}: {key}: expected an object, got {type(entry).__name__}")

@@ -2,7 +2,7 @@
 
 ccxt does the protocol work: the snapshot + delta sync, sequence checks, reconnecting a
 websocket when asked to watch again. This connector drives it and covers what ccxt
-leaves to its caller (DESIGN.md section 5):
+leaves to its caller (docs/design.md, "Reliability"):
 
 - Subscriptions go out in batches (`watch_order_book_for_symbols` where the exchange has
   it, one `watch_order_book` per symbol otherwise). Few batches sync at once (one where

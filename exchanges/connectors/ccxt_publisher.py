@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from arbitrage.engine.book import BookError, OrderBookSnapshot, parse_book
 from exchanges.connectors.base import BookSink
 from exchanges.connectors.ccxt_config import ConnectorSettings
 from exchanges.connectors.exchanges import ExchangeAdapter
 from exchanges.connectors.integrity import InvalidBook, TrackedBook
 from exchanges.metrics import ExchangeMetrics
+from kernel.book import BookError, OrderBookSnapshot, parse_book
 
 
 class BookPublisher:

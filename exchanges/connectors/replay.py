@@ -32,9 +32,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from arbitrage.engine.book import OrderBookSnapshot
 from exchanges.connectors.base import BookSink
 from exchanges.recording import RecordingError, RecordingReader
+from kernel.book import OrderBookSnapshot
 
 logger = logging.getLogger(__name__)
 

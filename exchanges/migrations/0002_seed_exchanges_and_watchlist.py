@@ -1,25 +1,13 @@
-"""Seed the 14 supported exchanges (at the default taker fee of DESIGN.md (10 bps); sync_fees or an admin sets real ones) and a starter watchlist."""
+"""Seed the supported exchanges (exchanges.registry) at the default taker fee of the design
+(10 bps; sync_fees or an admin sets real ones) and a starter watchlist."""
 
 from decimal import Decimal
 
 from django.db import migrations
 
-EXCHANGES = [
-    ("binance", "Binance", "10"),
-    ("okx", "OKX", "10"),
-    ("bybit", "Bybit", "10"),
-    ("coinbase", "Coinbase", "10"),
-    ("kraken", "Kraken", "10"),
-    ("kucoin", "KuCoin", "10"),
-    ("gate", "Gate", "10"),
-    ("htx", "HTX", "10"),
-    ("bitget", "Bitget", "10"),
-    ("mexc", "MEXC", "10"),
-    ("bitfinex", "Bitfinex", "10"),
-    ("bitstamp", "Bitstamp", "10"),
-    ("gemini", "Gemini", "10"),
-    ("cryptocom", "Crypto.com", "10"),
-]
+from exchanges import registry
+
+DEFAULT_TAKER_FEE_BPS = Decimal("10")
 
 WATCHLIST = [
     "BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT", "BNB-USDT", "DOGE-USDT", "ADA-USDT",
@@ -30,8 +18,8 @@ WATCHLIST = [
 def seed(apps, schema_editor):
     Exchange = apps.get_model("exchanges", "Exchange")
     WatchedSymbol = apps.get_model("exchanges", "WatchedSymbol")
-    for exchange_id, name, fee in EXCHANGES:
-        Exchange.objects.get_or_create(id=exchange_id, defaults={"name": name, "taker_fee_bps": Decimal(fee)})
+    for info in registry.EXCHANGES:
+        Exchange.objects.get_or_create(id=info.id, defaults={"name": info.name, "taker_fee_bps": DEFAULT_TAKER_FEE_BPS})
     for symbol in WATCHLIST:
         WatchedSymbol.objects.get_or_create(symbol=symbol)
 

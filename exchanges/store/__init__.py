@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from .base import BookSlice, BookStore, CorruptBook, StoreUnavailable
+from .codec import RawBooks
 from .memory import MemoryBookStore
 from .redis_store import RedisBookStore
 
@@ -18,6 +19,7 @@ __all__ = [
     "BookStore",
     "CorruptBook",
     "MemoryBookStore",
+    "RawBooks",
     "RedisBookStore",
     "StoreUnavailable",
     "get_book_store",
@@ -27,7 +29,7 @@ __all__ = [
 _lock = threading.Lock()
 _memory_store: MemoryBookStore | None = None
 # One store (and its connection pool) per configuration: tests may switch settings.
-_redis_stores: dict[tuple[str, str, str, int], RedisBookStore] = {}
+_redis_stores: dict[tuple[str, str], RedisBookStore] = {}
 
 
 def get_book_store() -> BookStore:
@@ -37,9 +39,9 @@ def get_book_store() -> BookStore:
     with _lock:
         if not settings.REDIS_URL:
             if _memory_store is None:
-                _memory_store = MemoryBookStore(feed_maxlen=settings.FEED_MAXLEN)
+                _memory_store = MemoryBookStore()
             return _memory_store
-        config = (settings.REDIS_URL, settings.BOOK_KEY_PREFIX, settings.FEED_STREAM, settings.FEED_MAXLEN)
+        config = (settings.REDIS_URL, settings.BOOK_KEY_PREFIX)
         store = _redis_stores.get(config)
         if store is None:
             store = _redis_stores[config] = RedisBookStore(*config)

@@ -2,15 +2,22 @@
 
 Two implementations share one contract (tests/exchanges/store/test_contract.py):
 `RedisBookStore` for full mode and `MemoryBookStore` for the embedded demo and tests.
+A store keeps books and nothing else: the opportunity feed and the scan lock are the scan
+runtime's (arbitrage.runtime.feed, arbitrage.runtime.lock).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from arbitrage.engine.book import OrderBookSnapshot
+from kernel.book import OrderBookSnapshot
+
+if TYPE_CHECKING:
+    from exchanges.store.codec import RawBooks
+
+BookKey = tuple[str, str]  # (exchange, symbol)
 
 
 class StoreUnavailable(RuntimeError):
@@ -27,7 +34,7 @@ class CorruptBook:
 
 @dataclass(slots=True)
 class BookSlice:
-    """Every book in the store, read in one round trip (the scan's coherent slice)."""
+    """Books read in one round trip (the scan's coherent slice), and the values that failed."""
 
     books: list[OrderBookSnapshot]
     corrupt: list[CorruptBook] = field(default_factory=list)
@@ -46,15 +53,16 @@ class BookStore(Protocol):
         """All books, in one round trip; corrupt values are reported, never raised."""
         ...
 
+    def read_raw(self) -> RawBooks:
+        """All stored values, in one round trip, for a reader that decodes only some."""
+        ...
+
     def delete_books(self, keys: Iterable[tuple[str, str]]) -> int: ...
 
     def clear(self) -> None:
         """Remove every book (tests, replays)."""
         ...
 
-    # The opportunities feed: a capped stream of scan results.
-    def publish_feed(self, message: dict[str, Any]) -> None: ...
-
-    def read_feed(self, count: int = 10) -> list[dict[str, Any]]:
-        """The newest `count` feed messages, oldest first."""
+    def close(self) -> None:
+        """Release connections (the next call reconnects)."""
         ...

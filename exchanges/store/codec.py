@@ -1,4 +1,4 @@
-"""How both book stores keep books and feed messages, and how stored values become books.
+"""How both book stores keep books, and how stored values become books.
 
 A book is stored as its canonical JSON (`OrderBookSnapshot.to_json()`) under the field
 `exchange|symbol`. Reading decodes and validates every value once, here: a value that
@@ -7,50 +7,22 @@ fails is reported in `BookSlice.corrupt` and logged, and never hides the valid b
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
 
-from arbitrage.engine.book import BookError, parse_book_json
+from kernel.book import BookError, parse_book_json
+from kernel.gc_tuning import gc_paused
 
-from .base import BookSlice, CorruptBook
+from .base import BookKey, BookSlice, CorruptBook
 
 logger = logging.getLogger(__name__)
 
 
 def book_field(exchange: str, symbol: str) -> str:
     return f"{exchange}|{symbol}"
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Hold the cyclic GC while a slice is decoded, then file the new objects as old.
-
-    Decoding ~7,000 books allocates ~300,000 lists. With the collector running, every 700
-    allocations start a young collection that walks them and the survivors trigger older
-    ones: the decode took 3-4x longer in a populated process (~280 ms against ~75). Merely
-    held, the collector's first pass on resuming still walks the whole live slice (~30 ms).
-    JSON values form no reference cycles, so the new objects go straight to the oldest
-    generation (gc.freeze() + gc.unfreeze(): two list splices) and refcounting frees them
-    when the scan drops them. Young objects of other threads move along and wait for the
-    next full collection: a delay, not a leak. A process that froze objects on purpose
-    (before forking) is left alone.
-    """
-    if not gc.isenabled():  # held by someone else (an outer scan): leave it to them
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        if gc.get_freeze_count() == 0:
-            gc.freeze()
-            gc.unfreeze()
-        gc.enable()
 
 
 def decode_books(items: Iterable[tuple[str | bytes, bytes | str]]) -> BookSlice:
@@ -89,23 +61,52 @@ def unhealthy_json(value: bytes) -> bytes:
     return orjson.dumps(raw)
 
 
-def encode_message(message: dict[str, Any]) -> bytes:
-    """A feed message as JSON; raises TypeError for a value JSON cannot carry."""
-    return orjson.dumps(message)
+class RawBooks:
+    """Every stored value as one read found it, not decoded yet.
 
+    Decoding is most of a read's cost, so a reader that needs only some books (a shard of
+    a scan) picks them by key first and decodes just those; `decode_all()` is what
+    `read_all()` returns. Keys are `(exchange, symbol)` as the store's field names say
+    (a field that is not `exchange|symbol` keeps its whole name as the exchange and an
+    empty symbol: decoding it reports it as corrupt).
+    """
 
-def decode_messages(payloads: Iterable[tuple[str, bytes | str | None]]) -> list[dict[str, Any]]:
-    """Feed payloads (with an id for the log) back into messages, skipping junk."""
-    messages = []
-    for entry_id, payload in payloads:
-        try:
-            message = orjson.loads(payload) if payload is not None else None
-        except orjson.JSONDecodeError as exc:
-            message, error = None, f"invalid JSON ({exc})"
-        else:
-            error = "expected a JSON object"
-        if isinstance(message, dict):
-            messages.append(message)
-        else:
-            logger.warning("corrupt feed message skipped", extra={"key": entry_id, "error": error})
-    return messages
+    def __init__(self, values: Mapping[Any, Any]) -> None:
+        self._values = values  # field (str or bytes) -> value (bytes or str)
+        self._fields: dict[BookKey, list[Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def value_bytes(self) -> int:
+        """The size of every stored value together."""
+        return sum(len(value) for value in self._values.values())
+
+    def __iter__(self) -> Iterator[BookKey]:
+        """The key of every stored value, in the store's order."""
+        return iter(self._by_key())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._by_key()
+
+    def decode(self, keys: Iterable[BookKey]) -> BookSlice:
+        """The books under `keys` (absent keys are left out), in the order given."""
+        fields = self._by_key()
+        values = self._values
+        chosen = [name for key in keys for name in fields.get(key, ())]
+        return decode_books((name, values[name]) for name in chosen)
+
+    def decode_all(self) -> BookSlice:
+        return decode_books(self._values.items())
+
+    def _by_key(self) -> dict[BookKey, list[Any]]:
+        if self._fields is None:
+            fields: dict[BookKey, list[Any]] = {}
+            for name in self._values:
+                text = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+                # Exchange ids never contain '|' (kernel.ids): the first one ends them.
+                exchange, _, symbol = text.partition("|")
+                # Two undecodable fields can read alike: both stay, both get decoded.
+                fields.setdefault((exchange, symbol), []).append(name)
+            self._fields = fields
+        return self._fields

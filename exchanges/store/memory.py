@@ -1,7 +1,7 @@
 """The in-process book store of the embedded demo and of tests.
 
-It keeps what Redis keeps (each book's canonical JSON under `exchange|symbol`, a capped
-feed) and reads through the same decoder, so both stores behave alike: a reader always
+It keeps what Redis keeps (each book's canonical JSON under `exchange|symbol`) and reads
+through the same decoder, so both stores behave alike: a reader always
 gets its own copies (the simulated market thread can never change a book under the scan
 thread) and a corrupt value is skipped and reported the same way.
 """
@@ -10,25 +10,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Iterable
-from typing import Any
 
-from arbitrage.engine.book import OrderBookSnapshot
+from kernel.book import OrderBookSnapshot
 
 from .base import BookSlice
-from .codec import book_field, decode_books, decode_messages, encode_message, unhealthy_json
+from .codec import RawBooks, book_field, unhealthy_json
 
 logger = logging.getLogger(__name__)
 
 
 class MemoryBookStore:
-    def __init__(self, feed_maxlen: int = 1000) -> None:
-        if feed_maxlen < 1:
-            raise ValueError(f"feed_maxlen must be at least 1, got {feed_maxlen}")
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._books: dict[str, bytes] = {}
-        self._feed: deque[bytes] = deque(maxlen=feed_maxlen)
 
     def write_books(self, books: Iterable[OrderBookSnapshot]) -> int:
         encoded = [(book_field(book.exchange, book.symbol), book.to_json()) for book in books]
@@ -52,9 +47,11 @@ class MemoryBookStore:
         return True
 
     def read_all(self) -> BookSlice:
+        return self.read_raw().decode_all()
+
+    def read_raw(self) -> RawBooks:
         with self._lock:
-            items = list(self._books.items())
-        return decode_books(items)
+            return RawBooks(dict(self._books))
 
     def delete_books(self, keys: Iterable[tuple[str, str]]) -> int:
         fields = [book_field(exchange, symbol) for exchange, symbol in keys]
@@ -64,18 +61,6 @@ class MemoryBookStore:
     def clear(self) -> None:
         with self._lock:
             self._books.clear()
-
-    def publish_feed(self, message: dict[str, Any]) -> None:
-        payload = encode_message(message)
-        with self._lock:
-            self._feed.append(payload)
-
-    def read_feed(self, count: int = 10) -> list[dict[str, Any]]:
-        if count <= 0:
-            return []
-        with self._lock:
-            newest = list(self._feed)[-count:]
-        return decode_messages((f"memory-{i}", payload) for i, payload in enumerate(newest))
 
     def close(self) -> None:
         """Nothing to release; here so both stores can be closed alike."""

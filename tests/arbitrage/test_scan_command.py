@@ -1,4 +1,4 @@
-"""`manage.py scan` (DESIGN.md section 8): as a user runs it, and through call_command."""
+"""`manage.py scan` (docs/design.md, "Contracts"): as a user runs it, and through call_command."""
 
 from __future__ import annotations
 
@@ -10,18 +10,14 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-import hypothesis
 import orjson
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from hypothesis import given
-from hypothesis import strategies as st
 
 from arbitrage.engine.scan import scan_books
 from arbitrage.engine.types import FeeSchedule, ScanParams
-from arbitrage.management.commands.scan import parse_fee_overrides
 from tests.arbitrage.engine.factories import NOW, book
 
 # binance asks 100 then 102; kraken bids 103 then 102.5 (see test_spatial's worked example).
@@ -202,61 +198,3 @@ class TestInProcess:
         finally:
             reset_book_store()
         assert [(i["buy_exchange"], i["sell_exchange"]) for i in items] == [("binance", "kraken")]
-
-
-class TestFeesFile:
-    def test_accepts_the_documented_shape(self) -> None:
-        parsed = parse_fee_overrides(
-            {"taker_fee_bps": {"binance": 10, "okx": "7.5"}, "withdraw_fees": {"binance": {"BTC": 0.0002}}}
-        )
-        assert parsed.taker_fee_bps == {"binance": 10.0, "okx": 7.5}
-        assert parsed.withdraw_fees == {"binance": {"BTC": 0.0002}}
-
-    @pytest.mark.parametrize(
-        ("raw", "message"),
-        [
-            ([], "expected a JSON object"),
-            ({"taker_fees": {}}, "unknown key"),
-            ({"taker_fee_bps": {"Binance": 10}}, "lower-case exchange id"),
-            ({"taker_fee_bps": {"binance": True}}, "taker_fee_bps.binance: expected a non-negative number"),
-            ({"taker_fee_bps": {"binance": "nan"}}, "taker_fee_bps.binance"),
-            ({"taker_fee_bps": {"binance": 10_000}}, "taker_fee_bps.binance: a fee in basis points must be below"),
-            ({"withdraw_fees": {"binance": {"btc": 1}}}, "upper-case asset code"),
-            ({"withdraw_fees": {"binance": 1}}, "withdraw_fees.binance: expected an object"),
-            ({"withdraw_fees": {"binance": {"BTC": -0.1}}}, "withdraw_fees.binance.BTC"),
-        ],
-    )
-    def test_rejects_what_it_cannot_use(self, raw: object, message: str) -> None:
-        with pytest.raises(ValueError, match=message):
-            parse_fee_overrides(raw)
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=12,
-)
-fee_files = st.fixed_dictionaries(
-    {},
-    optional={
-        "taker_fee_bps": st.dictionaries(st.sampled_from(["binance", "okx", "Bad"]), json_values, max_size=3),
-        "withdraw_fees": st.dictionaries(
-            st.sampled_from(["binance", "okx"]),
-            st.dictionaries(st.sampled_from(["BTC", "ETH", "eth"]), json_values, max_size=2) | json_values,
-            max_size=2,
-        ),
-    },
-)
-
-
-@hypothesis.settings(max_examples=200, deadline=None)
-@given(raw=fee_files | json_values)
-def test_any_fees_file_is_accepted_whole_or_refused_with_a_reason(raw: object) -> None:
-    try:
-        parsed = parse_fee_overrides(raw)
-    except ValueError as exc:
-        assert str(exc)
-        return
-    fees = [*parsed.taker_fee_bps.values(), *(f for a in parsed.withdraw_fees.values() for f in a.values())]
-    assert all(isinstance(f, float) and 0 <= f < float("inf") for f in fees)
-    assert all(f < 10_000 for f in parsed.taker_fee_bps.values())

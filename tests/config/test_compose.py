@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests import REPO
 from tests.config.test_settings_env import settings_under
 
-REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 NGINX_CONF = REPO / "deploy" / "nginx.conf"
 

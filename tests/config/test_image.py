@@ -16,8 +16,10 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-REPO = Path(__file__).resolve().parents[2]
-RUNTIME_REQUIREMENTS = REPO / "deploy" / "requirements.in"
+from tests import REPO
+
+RUNTIME_REQUIREMENTS = REPO / "requirements.txt"  # every runtime package, pinned
+RUNTIME_NAMES = REPO / "requirements.in"  # the ones the product asks for by name
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY\b")
 
 
@@ -91,9 +93,13 @@ def third_party_imports() -> dict[str, set[str]]:
     return found
 
 
+def requirements(path: Path) -> list[Requirement]:
+    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+    return [Requirement(line) for line in lines if line and not line.startswith("-")]
+
+
 def runtime_requirements() -> list[Requirement]:
-    lines = (line.split("#")[0].strip() for line in RUNTIME_REQUIREMENTS.read_text().splitlines())
-    return [Requirement(line) for line in lines if line]
+    return requirements(RUNTIME_REQUIREMENTS)
 
 
 def installed_closure(requirements: list[Requirement]) -> set[str]:
@@ -127,16 +133,16 @@ def test_image_is_python_311_slim_and_runs_unprivileged() -> None:
 def test_image_installs_the_runtime_packages_at_the_pinned_versions() -> None:
     runs = [arguments for instruction, arguments in dockerfile() if instruction == "RUN"]
     installs = [arguments for arguments in runs if "pip install" in arguments]
-    pinned = {
-        canonicalize_name(line.split("==")[0])
-        for line in (REPO / "requirements.txt").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    }
+    pinned = {canonicalize_name(r.name): r for r in runtime_requirements()}
 
     assert len(installs) == 1
-    assert re.search(r"pip install -c \S*requirements\.txt -r \S*requirements\.in", installs[0])
-    unpinned = [str(r) for r in runtime_requirements() if canonicalize_name(r.name) not in pinned]
-    assert not unpinned, f"deploy/requirements.in names packages requirements.txt does not pin: {unpinned}"
+    # Exactly the pinned closure: --no-deps lets nothing unpinned in.
+    assert re.search(r"pip install --no-deps -r \S*/requirements\.txt", installs[0])
+    assert all(str(r.specifier).startswith("==") for r in pinned.values()), "requirements.txt pins every package"
+    unpinned = [str(r) for r in requirements(RUNTIME_NAMES) if canonicalize_name(r.name) not in pinned]
+    assert not unpinned, f"requirements.in names packages requirements.txt does not pin (make requirements): {unpinned}"
+    closure = installed_closure(runtime_requirements())
+    assert closure <= set(pinned), f"requirements.txt misses dependencies: {sorted(closure - set(pinned))}"
 
 
 def test_image_has_every_package_the_code_imports() -> None:
@@ -149,7 +155,7 @@ def test_image_has_every_package_the_code_imports() -> None:
         assert distributions, f"{module} (imported by {sorted(files)}) comes from no installed package"
         if not distributions & provided:
             missing[module] = sorted(files)
-    assert not missing, f"add their packages to deploy/requirements.in: {missing}"
+    assert not missing, f"add their packages to requirements.in (then make requirements): {missing}"
 
 
 def test_image_leaves_out_test_and_lint_tools() -> None:
@@ -166,5 +172,5 @@ def test_no_secret_is_baked_into_the_image() -> None:
     assert not [s for s in settings if _SECRET_NAME.search(s)]
     for local_state in (".env", ".env.production", "db.sqlite3", ".git", ".venv", "staticfiles"):
         assert ignored(local_state, patterns), f"{local_state} would be copied into the image"
-    for needed in ("manage.py", "config/settings.py", "deploy/healthcheck.py", "deploy/requirements.in"):
+    for needed in ("manage.py", "config/settings.py", "deploy/healthcheck.py", "requirements.txt"):
         assert not ignored(needed, patterns), f"{needed} would be missing from the image"

@@ -23,7 +23,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import Request, Response, ServerConnection, serve
 
-NGINX_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
+from tests import REPO, free_port
+
+NGINX_CONF = REPO / "deploy" / "nginx.conf"
 STARTUP_LIMIT_S = 10.0
 
 
@@ -68,16 +70,9 @@ def local_config(site: Path, port: int, upstream_port: int) -> Path:
     return config
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_nginx(nginx_binary: str, site: Path, upstream_port: int) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     config = local_config(site, port, upstream_port)
     log = site / "nginx.log"
     with log.open("ab") as output:
@@ -123,7 +118,7 @@ class FakeApi:
 
 
 def test_nginx_accepts_the_config(nginx_binary: str, site: Path) -> None:
-    config = local_config(site, _free_port(), 8000)
+    config = local_config(site, free_port(), 8000)
 
     result = subprocess.run(
         [nginx_binary, "-t", "-p", str(site), "-c", str(config), "-e", "stderr"],

@@ -7,10 +7,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from tests import REPO
 
 # Prints what an operator cares about. read_env is switched off first: a developer's own
 # .env next to manage.py must not leak into cases that are about the process environment.

@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from arbitrage.engine.book import parse_book
 from exchanges.models import Exchange, WatchedSymbol
 from exchanges.store import BookStore, get_book_store, reset_book_store
-
-REPO = Path(__file__).resolve().parents[2]
+from kernel.book import parse_book
+from tests import REPO
 
 
 def fresh_env(tmp_path: Path) -> dict[str, str]:

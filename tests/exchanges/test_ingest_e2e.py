@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,20 +17,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from arbitrage.engine.book import OrderBookSnapshot
 from exchanges.store import RedisBookStore
+from kernel.book import OrderBookSnapshot
+from tests import REPO, free_port
 from tests.exchanges.connectors.edges import spatial_net_pct
 from tests.fakes.binance import FakeBinance
 from tests.fakes.harness import books, fakes_in_thread, ingest_config
 from tests.fakes.okx import FakeOkx
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -96,7 +88,7 @@ def test_ingest_streams_two_exchanges_into_redis_and_scan_finds_the_planted_edge
         text=True,
     )
     try:
-        store = RedisBookStore(redis_url, "book:", "opportunities_feed", 100)
+        store = RedisBookStore(redis_url, "book:")
         wanted = {(e, s) for e in ("binance", "okx") for s in ("BTC-USDT", "ETH-USDT")}
         deadline = time.monotonic() + 60
         while {b.key for b in store.read_all().books if b.is_healthy} != wanted:

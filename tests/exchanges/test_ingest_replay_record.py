@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from arbitrage.engine.book import parse_book_json
+from kernel.book import parse_book_json
 from tests.exchanges.test_ingest_command import REPO, fresh_env, run_manage
 
 SAMPLE = REPO / "exchanges" / "fixtures" / "sample_recording.jsonl.gz"

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arbitrage.engine.book import OrderBookSnapshot
 from exchanges.connectors.base import CoalescingSink
 from exchanges.connectors.runner import run_connectors
 from exchanges.connectors.simulated import SimulatedConnector, SimulatedMarket
@@ -24,8 +23,9 @@ from exchanges.recording import (
     record_connectors,
 )
 from exchanges.store import MemoryBookStore
-from tests.arbitrage.engine.test_book import books
+from kernel.book import OrderBookSnapshot
 from tests.exchanges.connectors.helpers import book
+from tests.kernel.test_book import books
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from arbitrage.engine.book import OrderBookSnapshot
 from arbitrage.engine.scan import scan_books
 from arbitrage.engine.types import FeeSchedule, ScanParams
 from exchanges.connectors.replay import ReplayConnector, parse_speed
@@ -25,6 +24,7 @@ from exchanges.management.commands.make_sample_recording import (
 from exchanges.recording import BookRecorder, RecordingError, read_recording
 from exchanges.store import MemoryBookStore, RedisBookStore
 from exchanges.store.base import BookStore
+from kernel.book import OrderBookSnapshot
 from tests.exchanges.connectors.helpers import book, eventually
 
 

@@ -17,9 +17,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from exchanges.models import Exchange, WithdrawalFee
+from tests import REPO
 from tests.fakes.rest_fees import BinanceFees, Chain, OkxFees, PublishedFees, serving
-
-REPO = Path(__file__).resolve().parents[2]
 
 BINANCE = PublishedFees(
     taker={"BTCUSDT": "0.00075", "ETHUSDT": "0.00075", "ETHBTC": "0.0009"},

@@ -18,13 +18,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from arbitrage.engine.book import OrderBookSnapshot
 from exchanges.connectors.base import CoalescingSink
 from exchanges.connectors.ccxt_config import IngestConfig, parse_ingest_config
 from exchanges.connectors.ccxt_connector import CcxtConnector, build_connector
 from exchanges.connectors.exchanges import ExchangeAdapter
 from exchanges.connectors.runner import ConnectorRunner
 from exchanges.store import MemoryBookStore
+from kernel.book import OrderBookSnapshot
 from tests.fakes.book import TrueBook
 from tests.fakes.server import FakeExchange
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from notifications.digest import Episode
+from notifications.digest import EpisodeView
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def episode(id: int = 1, **fields: Any) -> Episode:
+def episode(id: int = 1, **fields: Any) -> EpisodeView:
     values: dict[str, Any] = {
         "id": id,
         "type": "spatial",
@@ -28,14 +28,14 @@ def episode(id: int = 1, **fields: Any) -> Episode:
         "last_seen": T0,
     }
     values.update(fields)
-    return Episode(**values)
+    return EpisodeView(**values)
 
 
 def episode_row(symbol: str = "BTC-USDT", buy: str = "binance", sell: str = "okx", net: float = 0.5, **fields: Any):  # type: ignore[no-untyped-def]
     """An open spatial episode in the database."""
     from django.utils import timezone
 
-    from arbitrage.models import Opportunity
+    from arbitrage.models import Episode
 
     now = timezone.now()
     values: dict[str, Any] = {
@@ -62,4 +62,4 @@ def episode_row(symbol: str = "BTC-USDT", buy: str = "binance", sell: str = "okx
         "ts_detected": int(now.timestamp() * 1000),
     }
     values.update(fields)
-    return Opportunity.objects.create(**values)
+    return Episode.objects.create(**values)

@@ -16,11 +16,7 @@ def form(sub: Subscriber, **changes: str) -> dict[str, str]:
         "username": sub.username,
         "is_active": "on",
         "mode": sub.mode,
-        "min_net_edge_pct": str(sub.min_net_edge_pct),
-        "symbols": "[]",
-        "exchanges": "[]",
-        "type_filter": sub.type_filter,
-        "only_ok": "on",
+        "filters": '{"risk": "ok"}',
     }
     data.update(changes)
     return data
@@ -39,17 +35,27 @@ def test_an_admin_edits_a_subscribers_filters(admin_client: Client):
     sub = Subscriber.objects.create(chat_id=111, username="alice")
     response = admin_client.post(
         f"/admin/notifications/subscriber/{sub.pk}/change/",
-        form(sub, min_net_edge_pct="0.25", symbols='["BTC-USDT"]', mode="instant"),
+        form(sub, filters='{"min_net_edge": 0.25, "symbol": "BTC-USDT"}', mode="instant"),
     )
     assert response.status_code == 302
     sub.refresh_from_db()
-    assert (str(sub.min_net_edge_pct), sub.symbols, sub.mode) == ("0.2500", ["BTC-USDT"], "instant")
+    assert (sub.filters, sub.mode) == ({"min_net_edge": 0.25, "symbol": "BTC-USDT"}, "instant")
+    listing = admin_client.get("/admin/notifications/subscriber/").content.decode()
+    assert "symbol=BTC-USDT · min_net_edge=0.25" in listing
 
 
-def test_a_symbols_filter_that_is_not_a_list_of_names_is_refused(admin_client: Client):
+@pytest.mark.parametrize(
+    ("filters", "error"),
+    [
+        ('{"symbol": 1}', "symbol: must be a string"),
+        ('{"colour": "red"}', "colour: unknown filter"),
+        ('["BTC"]', "must be an object"),
+    ],
+)
+def test_filters_outside_the_language_are_refused(admin_client: Client, filters: str, error: str):
     sub = Subscriber.objects.create(chat_id=111)
-    response = admin_client.post(f"/admin/notifications/subscriber/{sub.pk}/change/", form(sub, symbols='{"BTC": 1}'))
+    response = admin_client.post(f"/admin/notifications/subscriber/{sub.pk}/change/", form(sub, filters=filters))
     assert response.status_code == 200
-    assert "Enter a list of names" in response.content.decode()
+    assert error in response.content.decode()
     sub.refresh_from_db()
-    assert sub.symbols == []
+    assert sub.filters == {"risk": "ok"}

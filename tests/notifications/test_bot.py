@@ -8,12 +8,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 
-from exchanges.store import get_book_store
+from arbitrage.runtime.feed import ScanMessage
+from arbitrage.runtime.services import get_services, reset_services
 from exchanges.store.base import BookStore
 from notifications.bot import serve
 from notifications.models import Subscriber
@@ -57,16 +57,21 @@ def test_a_subscriber_starts_sets_filters_and_mode_then_stops(bot: FakeTelegram)
     sub = Subscriber.objects.get(chat_id=7)
     assert sub.is_active and sub.username == "alice"
 
-    reply = ask(bot, 7, "/filter edge=0.3 symbols=btc/usdt,ETH-USDT exchanges=Binance,okx type=spatial risk=all")
+    reply = ask(bot, 7, "/filter min_net_edge=0.3 symbol=btc/usdt,ETH exchange=Binance,okx type=spatial risk=all")
     assert reply.startswith("Filters saved.")
     sub.refresh_from_db()
-    assert (sub.min_net_edge_pct, sub.symbols, sub.exchanges) == (
-        Decimal("0.3"),
-        ["BTC-USDT", "ETH-USDT"],
-        ["binance", "okx"],
+    # The words of the WebSocket and REST filters, with the same meaning.
+    assert sub.filters == {"symbol": "BTC-USDT,ETH", "exchange": "binance,okx", "type": "spatial", "min_net_edge": 0.3}
+    assert "symbol=BTC-USDT,ETH · exchange=binance,okx · type=spatial · min_net_edge=0.3 · risk=all" in ask(
+        bot, 7, "/filter"
     )
-    assert (sub.type_filter, sub.only_ok) == ("spatial", False)
-    assert "min net edge 0.3%" in ask(bot, 7, "/filter")
+    # The words this bot took before still work.
+    ask(bot, 7, "/filter edge=0.5 symbols=all risk=flagged")
+    sub.refresh_from_db()
+    assert sub.filters == {"exchange": "binance,okx", "type": "spatial", "min_net_edge": 0.5, "risk": "flagged"}
+    ask(bot, 7, "/filter reset")
+    sub.refresh_from_db()
+    assert sub.filters == {"risk": "ok"}
 
     assert ask(bot, 7, "/mode instant") == "Mode set to instant."
     assert Subscriber.objects.get(chat_id=7).mode == "instant"
@@ -79,12 +84,13 @@ def test_a_subscriber_starts_sets_filters_and_mode_then_stops(bot: FakeTelegram)
 def test_bad_arguments_get_a_short_usage_reply_and_change_nothing(bot: FakeTelegram):
     ask(bot, 7, "/start")
     assert ask(bot, 7, "/mode loud") == "Usage: /mode digest|instant|silent|off"
-    assert ask(bot, 7, "/filter edge=lots").startswith("Usage: /filter")
-    assert ask(bot, 7, "/filter symbols=<b>").startswith("Usage: /filter")
-    assert ask(bot, 7, "/filter edge=5000") == "edge must be between -5 and 1000 (%)"
+    assert "min_net_edge: &#x27;lots&#x27; is not a number" in ask(bot, 7, "/filter edge=lots")
+    assert ask(bot, 7, "/filter symbol=<b>").startswith("symbol: &#x27;&lt;B&gt;&#x27; is neither an asset")
+    assert ask(bot, 7, "/filter colour=red").startswith("Usage: /filter")
+    assert ask(bot, 7, "/filter BTC").startswith("Usage: /filter")
     assert ask(bot, 7, "/dance") == "Unknown command. /help lists them."
     sub = Subscriber.objects.get(chat_id=7)
-    assert (sub.mode, sub.min_net_edge_pct, sub.symbols) == ("digest", Decimal("0"), [])
+    assert (sub.mode, sub.filters) == ("digest", {"risk": "ok"})
 
 
 def test_top_shows_the_best_open_opportunities_through_the_filters(bot: FakeTelegram):
@@ -94,23 +100,22 @@ def test_top_shows_the_best_open_opportunities_through_the_filters(bot: FakeTele
     ask(bot, 7, "/start")
     reply = ask(bot, 7, "/top")
     assert reply.index("ETH-USDT") < reply.index("BTC-USDT") and "SOL-USDT" not in reply
-    ask(bot, 7, "/filter symbols=BTC-USDT")
+    ask(bot, 7, "/filter symbol=BTC-USDT")
     assert "ETH-USDT" not in ask(bot, 7, "/top")
 
 
 @pytest.fixture
 def memory_store(settings) -> Iterator[BookStore]:  # type: ignore[no-untyped-def]
     settings.REDIS_URL = ""
-    store = get_book_store()
-    store.clear()
-    yield store
-    store.clear()
+    reset_services()
+    yield get_services().store
+    reset_services()
 
 
 def test_status_tells_the_last_scan_and_the_books_per_exchange(bot: FakeTelegram, memory_store: BookStore):
     assert ask(bot, 7, "/status").startswith("No scan yet.")
     memory_store.write_books([book("binance", "BTC-USDT"), book("okx", "BTC-USDT", ts=now_ms() - 3_600_000)])
-    memory_store.publish_feed({"type": "opportunities", "ts": now_ms(), "items": [{}, {}]})
+    get_services().feed.publish(ScanMessage(now_ms(), [{}, {}]))
     reply = ask(bot, 7, "/status")
     assert "2 opportunities" in reply
     assert "binance: 1 fresh, 0 stale" in reply and "okx: 0 fresh, 1 stale" in reply

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from notifications.digest import Episode
+from notifications.digest import EpisodeView
 from notifications.models import Delivery, Subscriber
 from notifications.runner import deliver, messages_for, run_digests
 from notifications.sender import SendPolicy, TelegramSender
@@ -41,8 +41,8 @@ def test_a_digest_reaches_each_subscriber_with_what_passes_their_filters(fake: F
     episode_row("BTC-USDT", net=0.8)
     episode_row("ETH-USDT", net=0.3)
     Subscriber.objects.create(chat_id=1)
-    Subscriber.objects.create(chat_id=2, symbols=["ETH-USDT"])
-    Subscriber.objects.create(chat_id=3, min_net_edge_pct=1)
+    Subscriber.objects.create(chat_id=2, filters={"symbol": "ETH-USDT"})
+    Subscriber.objects.create(chat_id=3, filters={"min_net_edge": 1})
     Subscriber.objects.create(chat_id=4, mode="silent")
 
     report = run_digests(sender)
@@ -187,8 +187,8 @@ def fake_sleep_sender(fake: FakeTelegram) -> Iterator[tuple[TelegramSender, list
 def test_a_message_another_overlapping_run_claimed_is_not_sent_twice(fake: FakeTelegram, sender: TelegramSender):
     ep = episode_row()
     sub = Subscriber.objects.create(chat_id=1)
-    [digest] = messages_for(sub, [Episode.from_row(ep)], {}, "https://dash.example/")
+    [digest] = messages_for(sub, [EpisodeView.from_row(ep)], {}, "https://dash.example/")
     # The other run (a slow worker overlapping the next tick) wrote its claim first.
-    Delivery.objects.create(subscriber=sub, opportunity=ep, net_edge_pct=ep.net_edge_pct)
+    Delivery.objects.create(subscriber=sub, episode=ep, net_edge_pct=ep.net_edge_pct)
     assert deliver(sender, sub, digest) is None
     assert fake.attempts == []

@@ -10,8 +10,11 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifications.digest import BestFirst, Filters, build_digest, format_digest, select
+from arbitrage.filters import OpportunityFilter
+from notifications.digest import BestFirst, build_digest, format_digest, select
 from tests.notifications.factories import T0, episode
+
+OK_ONLY = OpportunityFilter(risk="ok")  # what a new subscriber hears
 
 URL = "http://dash.example/?a=1&b=2"
 
@@ -21,12 +24,12 @@ def ids(digest) -> list[int]:  # type: ignore[no-untyped-def]
 
 
 def test_nothing_new_builds_no_digest():
-    assert build_digest(Filters(), [], {}, URL) is None
-    assert build_digest(Filters(), [episode(1)], {1: 0.5}, URL) is None
+    assert build_digest(OK_ONLY, [], {}, URL) is None
+    assert build_digest(OK_ONLY, [episode(1)], {1: 0.5}, URL) is None
 
 
 def test_episodes_come_best_first_with_edge_size_profit_route_risk_and_link():
-    digest = build_digest(Filters(), [episode(1, net_edge_pct=0.2), episode(2, net_edge_pct=0.9)], {}, URL)
+    digest = build_digest(OK_ONLY, [episode(1, net_edge_pct=0.2), episode(2, net_edge_pct=0.9)], {}, URL)
     assert digest is not None and ids(digest) == [2, 1]
     text = digest.text
     assert "2 new or better" in text
@@ -37,42 +40,46 @@ def test_episodes_come_best_first_with_edge_size_profit_route_risk_and_link():
 
 def test_triangular_route_shows_exchange_and_path():
     ep = episode(1, type="triangular", exchange="kraken", path=("USDT", "BTC", "ETH", "USDT"))
-    digest = build_digest(Filters(), [ep], {}, URL)
+    digest = build_digest(OK_ONLY, [ep], {}, URL)
     assert digest is not None and "kraken: USDT → BTC → ETH → USDT" in digest.text
 
 
-def test_filters_pick_edge_type_risk_symbol_and_both_exchanges():
+def test_filters_pick_edge_type_risk_symbol_and_exchange_as_everywhere_else():
     eps = [
         episode(1, net_edge_pct=0.05),
         episode(2, type="triangular", exchange="okx", path=("USDT", "BTC", "ETH", "USDT")),
         episode(3, risk_flag="extreme_edge"),
         episode(4, symbol="ETH-USDT"),
-        episode(5, sell_exchange="kraken"),
+        episode(5, buy_exchange="kraken", sell_exchange="gate"),
         episode(6),
+        episode(7, sell_exchange="kraken"),
     ]
-    f = Filters(
-        min_net_edge_pct=0.1, type="spatial", symbols=frozenset({"BTC-USDT"}), exchanges=frozenset({"binance", "okx"})
+    f = OpportunityFilter.parse(
+        {"min_net_edge": 0.1, "type": "spatial", "symbol": "BTC-USDT", "exchange": "okx", "risk": "ok"}
     )
     assert ids(build_digest(f, eps, {}, URL)) == [6]
-    assert sorted(ids(build_digest(Filters(only_ok=False), eps, {}, URL))) == [1, 2, 3, 4, 5, 6]
+    # An exchange filter means "buys, sells or cycles on one of them", as on the WebSocket.
+    assert sorted(ids(build_digest(OpportunityFilter.parse({"exchange": "kraken"}), eps, {}, URL))) == [5, 7]
+    assert sorted(ids(build_digest(OpportunityFilter.parse({"symbol": "ETH"}), eps, {}, URL))) == [2, 4]
+    assert sorted(ids(build_digest(OpportunityFilter(), eps, {}, URL))) == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_an_episode_sent_before_returns_only_when_clearly_better():
     sent = {1: 0.5}
-    assert build_digest(Filters(), [episode(1, net_edge_pct=0.6)], sent, URL) is None
-    assert ids(build_digest(Filters(), [episode(1, net_edge_pct=0.63)], sent, URL)) == [1]
+    assert build_digest(OK_ONLY, [episode(1, net_edge_pct=0.6)], sent, URL) is None
+    assert ids(build_digest(OK_ONLY, [episode(1, net_edge_pct=0.63)], sent, URL)) == [1]
 
 
 def test_closed_episodes_count_only_when_seen_since_the_last_digest():
     closed = episode(1, is_open=False, last_seen=T0)
-    assert build_digest(Filters(), [closed], {}, URL, since=T0) is None
-    digest = build_digest(Filters(), [closed], {}, URL, since=T0 - timedelta(seconds=1))
+    assert build_digest(OK_ONLY, [closed], {}, URL, since=T0) is None
+    digest = build_digest(OK_ONLY, [closed], {}, URL, since=T0 - timedelta(seconds=1))
     assert digest is not None and "(closed)" in digest.text
 
 
 def test_a_long_digest_shows_the_best_ten_and_counts_the_rest():
     eps = [episode(i, net_edge_pct=i / 10) for i in range(1, 16)]
-    digest = build_digest(Filters(), eps, {}, URL)
+    digest = build_digest(OK_ONLY, eps, {}, URL)
     assert digest is not None and ids(digest) == list(range(15, 5, -1))
     assert "… and 5 more" in digest.text
 
@@ -111,5 +118,5 @@ def test_sorting_once_for_many_subscribers_selects_exactly_the_same(
     edges: list[float], min_edge: float, sent_edges: dict[int, float], flags: list[str]
 ):
     eps = [episode(i, net_edge_pct=e, risk_flag=flags[i]) for i, e in enumerate(edges)]
-    f = Filters(min_net_edge_pct=min_edge, only_ok=flags[0] == "ok")
+    f = OpportunityFilter(min_net_edge=min_edge, risk="ok" if flags[0] == "ok" else None)
     assert select(f, BestFirst.of(reversed(eps)), sent_edges) == select(f, eps, sent_edges)

@@ -1,4 +1,4 @@
-"""`python manage.py scan`: one scan, printed (DESIGN.md section 8).
+"""`python manage.py scan`: one scan, printed (docs/design.md, "Contracts").
 
     manage.py scan --books FILE.jsonl [--now MS] [--format json|table]
         [--target-notional USDT] [--min-net-edge-pct PCT] [--slippage-bps BPS]
@@ -8,9 +8,9 @@ With `--books` it scans the books of a JSONL file (one book per line, blank line
 ignored) and needs no database: the configured thresholds and fees are used when the
 database is there and migrated, the engine's defaults otherwise. Without `--books` it
 scans the live book store with the database's settings. Flags override settings; a fees
-file `{"taker_fee_bps": {...}, "withdraw_fees": {"exchange": {"ASSET": fee}}}` is merged
-over the configured fees, its values winning. stdout carries only the result; logs go to
-stderr; bad input is one line on stderr and a non-zero exit.
+file (arbitrage.engine.fees) is merged over the configured fees, its values winning.
+stdout carries only the result; logs go to stderr; bad input is one line on stderr and a
+non-zero exit.
 """
 
 from __future__ import annotations
@@ -19,19 +19,21 @@ import dataclasses
 import logging
 import math
 import os
-import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
-from arbitrage.engine.book import MAX_TS_MS, BookError, OrderBookSnapshot, parse_book_json
+from arbitrage.engine.fees import FeeOverrides, parse_fees
 from arbitrage.engine.scan import scan_books
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams, ScanResult
+from cli.commands import OneLineErrorCommand
+from kernel.book import MAX_TS_MS, BookError, OrderBookSnapshot, parse_book_json
+from kernel.clock import now_ms
 
 logger = logging.getLogger("arbitrage.scan")
 
@@ -44,24 +46,10 @@ THRESHOLD_FLAGS = {
 }
 
 
-class _OneLineErrorParser(CommandParser):
-    """Bad flags print one line (not the whole usage) and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        if self.called_from_command_line:
-            self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-        raise CommandError(f"Error: {message}")
-
-
-class Command(BaseCommand):
+class Command(OneLineErrorCommand):
     help = "Scan a JSONL file of books (or the live book store) once and print the opportunities."
     # Works on a fresh checkout before `migrate`: nothing here needs the system checks.
     requires_system_checks: list[str] = []
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.__class__ = _OneLineErrorParser  # same parser, only error() differs
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--books", metavar="FILE.jsonl", help="books to scan (default: the live book store)")
@@ -88,7 +76,7 @@ class Command(BaseCommand):
             books = _live_books()
         params = dataclasses.replace(params, **overrides)
         if fee_overrides is not None:
-            fees = merge_fees(fees, fee_overrides)
+            fees = fee_overrides.apply_to(fees)
         result = scan_books(books, now_ms, params, fees)
         logger.info(
             "scan done",
@@ -108,7 +96,7 @@ class Command(BaseCommand):
 
 def _now(raw: Any) -> int:
     if raw is None:
-        return int(time.time() * 1000)
+        return now_ms()
     try:
         value = int(str(raw).strip())
     except ValueError:
@@ -149,7 +137,7 @@ def _database_exists() -> bool:
 def _configured(required: bool) -> tuple[ScanParams, FeeSchedule]:
     """The admin-configured thresholds and fees, or (for a books file) the engine defaults
     when the database is missing or not migrated."""
-    from arbitrage.config_source import load_scan_config
+    from arbitrage.runtime.config import load_scan_config
 
     if not required and not _database_exists():
         logger.debug("scan: no database yet, using the engine defaults")
@@ -192,80 +180,17 @@ def _load_books(path: Path) -> list[OrderBookSnapshot]:
     return books
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class FeeOverrides:
-    taker_fee_bps: dict[str, float]
-    withdraw_fees: dict[str, dict[str, float]]
-
-
 def _load_fees_file(path: Path) -> FeeOverrides:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise CommandError(f"{path}: cannot read the fees file ({exc.strerror or exc})") from None
     try:
-        return parse_fee_overrides(orjson.loads(data))
+        return parse_fees(orjson.loads(data))
     except orjson.JSONDecodeError as exc:
         raise CommandError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
     except ValueError as exc:
         raise CommandError(f"{path}: {exc}") from None
-
-
-def parse_fee_overrides(raw: Any) -> FeeOverrides:
-    """Validate a decoded fees file; ValueError names the first entry at fault."""
-    if not isinstance(raw, dict):
-        raise ValueError("expected a JSON object with taker_fee_bps and/or withdraw_fees")
-    unknown = sorted(set(raw) - {"taker_fee_bps", "withdraw_fees"})
-    if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}: expected taker_fee_bps, withdraw_fees")
-    taker = {}
-    for exchange, value in _exchange_map(raw.get("taker_fee_bps", {}), "taker_fee_bps").items():
-        taker[exchange] = _fee(value, f"taker_fee_bps.{exchange}")
-        if taker[exchange] >= 10_000:
-            raise ValueError(f"taker_fee_bps.{exchange}: a fee in basis points must be below 10000, got {value!r}")
-    withdraw: dict[str, dict[str, float]] = {}
-    for exchange, assets in _exchange_map(raw.get("withdraw_fees", {}), "withdraw_fees").items():
-        where = f"withdraw_fees.{exchange}"
-        if not isinstance(assets, dict):
-            raise ValueError(f"{where}: expected an object of ASSET: fee")
-        for asset, value in assets.items():
-            if not asset or not asset.isalnum() or asset != asset.upper():
-                raise ValueError(f"{where}: expected an upper-case asset code, got {asset!r}")
-            withdraw.setdefault(exchange, {})[asset] = _fee(value, f"{where}.{asset}")
-    return FeeOverrides(taker, withdraw)
-
-
-def _exchange_map(raw: Any, where: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ValueError(f"{where}: expected an object keyed by exchange id")
-    for exchange in raw:
-        if not exchange or exchange != exchange.lower() or not exchange.isascii():
-            raise ValueError(f"{where}: expected a lower-case exchange id, got {exchange!r}")
-    return raw
-
-
-def _fee(raw: Any, where: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        raise ValueError(f"{where}: expected a non-negative number, got {raw!r}")
-    try:
-        value = float(raw)
-    except (ValueError, OverflowError):
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{where}: expected a non-negative number, got {raw!r}")
-    return value
-
-
-def merge_fees(configured: FeeSchedule, overrides: FeeOverrides) -> FeeSchedule:
-    """The configured fees with every value the file lists replaced by the file's."""
-    withdraw = {exchange: dict(assets) for exchange, assets in configured.withdraw_fees.items()}
-    for exchange, assets in overrides.withdraw_fees.items():
-        withdraw.setdefault(exchange, {}).update(assets)
-    return dataclasses.replace(
-        configured,
-        taker_fee_bps={**configured.taker_fee_bps, **overrides.taker_fee_bps},
-        withdraw_fees=withdraw,
-    )
 
 
 def format_table(result: ScanResult) -> str:

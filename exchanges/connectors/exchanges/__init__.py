@@ -1,32 +1,28 @@
 """Per-exchange knowledge for the ccxt connector: a module only where an exchange needs
 something of its own (binance: sizing and one-book resync; okx: its checksum when non-zero;
-kraken: its CRC32 check and resubscription), the generic adapter for the rest."""
+kraken: its CRC32 check and resubscription), the generic adapter for the rest. Which is
+which, and each exchange's defaults, is the exchange registry's (exchanges.registry)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import ccxt.pro
 
+from exchanges import registry
 from exchanges.connectors.exchanges.base import ExchangeAdapter, ObservedExchange
-from exchanges.connectors.exchanges.binance import BinanceAdapter
-from exchanges.connectors.exchanges.kraken import KrakenAdapter
-from exchanges.connectors.exchanges.okx import OkxAdapter
 
 __all__ = ["ExchangeAdapter", "ObservedExchange", "adapter_for"]
 
-_SPECIFIC: dict[str, Callable[[], ExchangeAdapter]] = {
-    "binance": BinanceAdapter,
-    "okx": OkxAdapter,
-    "kraken": KrakenAdapter,
-}
-
 
 def adapter_for(exchange_id: str) -> ExchangeAdapter:
-    specific = _SPECIFIC.get(exchange_id)
-    if specific is not None:
-        return specific()
+    info = registry.BY_ID.get(exchange_id)
+    if info is not None and info.adapter:
+        module, _, name = info.adapter.partition(":")
+        specific: Callable[[registry.ExchangeInfo], ExchangeAdapter] = getattr(importlib.import_module(module), name)
+        return specific(info)
     exchange_class = getattr(ccxt.pro, exchange_id, None)
     if not isinstance(exchange_class, type):
         raise ValueError(f"ccxt.pro has no exchange {exchange_id!r}")
-    return ExchangeAdapter(exchange_class)
+    return ExchangeAdapter(exchange_class, info)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from ccxt.async_support.base.ws.order_book import OrderBook
 
 from exchanges.connectors.integrity import FailureKind, TrackedBook, failure_kind
+from exchanges.registry import ExchangeInfo
 
 
 class BookObserver(Protocol):
@@ -87,15 +88,12 @@ _HASH_SYMBOL = re.compile(r"[:@]")
 class ExchangeAdapter:
     """The generic case: a ccxt.pro class used as ccxt ships it."""
 
-    def __init__(
-        self,
-        exchange_class: type,
-        ccxt_defaults: Mapping[str, Any] | None = None,
-        settings_defaults: Mapping[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, exchange_class: type, info: ExchangeInfo | None = None) -> None:
+        """`info`: the exchange's registry entry (None for a ccxt exchange the product does
+        not list), whose ccxt options and connector tuning are the defaults."""
         self.exchange_class = exchange_class
-        self.ccxt_defaults: dict[str, Any] = dict(ccxt_defaults or {})
-        self.settings_defaults: dict[str, Any] = dict(settings_defaults or {})
+        self.ccxt_defaults: dict[str, Any] = info.ccxt_config(streaming=True) if info is not None else {}
+        self.settings_defaults: dict[str, Any] = dict(info.connector) if info is not None else {}
         self._observed = type(f"Observed{exchange_class.__name__}", (ObservedExchange, exchange_class), {})
 
     def create(self, config: Mapping[str, Any]) -> Any:

@@ -18,15 +18,12 @@ from ccxt.base.errors import InvalidNonce
 
 from exchanges.connectors.exchanges.base import ExchangeAdapter
 from exchanges.connectors.integrity import FailureKind, TrackedBook, failure_kind
+from exchanges.registry import ExchangeInfo
 
 
 class BinanceAdapter(ExchangeAdapter):
-    def __init__(self) -> None:
-        super().__init__(
-            ccxt.pro.binance,
-            ccxt_defaults={"options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False}},
-            settings_defaults={"watch_limit": 100, "batch_size": 20},
-        )
+    def __init__(self, info: ExchangeInfo) -> None:
+        super().__init__(ccxt.pro.binance, info)
 
     def message_hash(self, exchange: Any, unified: str) -> str:
         return "orderbook::" + unified

@@ -27,6 +27,7 @@ from ccxt.base.errors import ChecksumError
 
 from exchanges.connectors.exchanges.base import ExchangeAdapter, HeldResolves
 from exchanges.connectors.integrity import TrackedBook
+from exchanges.registry import ExchangeInfo
 
 CHECKSUM_LEVELS = 10
 VALID_DEPTHS = (10, 25, 100, 500, 1000)
@@ -132,8 +133,8 @@ def _places(decimals: Any, step: Any) -> int:
 
 
 class KrakenAdapter(ExchangeAdapter):
-    def __init__(self) -> None:
-        super().__init__(CheckedKraken, settings_defaults={"watch_limit": 25, "batch_size": 50})
+    def __init__(self, info: ExchangeInfo) -> None:
+        super().__init__(CheckedKraken, info)
 
     def message_hash(self, exchange: Any, unified: str) -> str:
         return str(exchange.get_message_hash("orderbook", None, unified))

@@ -21,6 +21,7 @@ from ccxt.base.errors import ChecksumError
 
 from exchanges.connectors.exchanges.base import ExchangeAdapter
 from exchanges.connectors.integrity import TrackedBook
+from exchanges.registry import ExchangeInfo
 
 CHECKSUM_LEVELS = 25
 
@@ -105,12 +106,8 @@ class CheckedOkx(ccxt.pro.okx):
 
 
 class OkxAdapter(ExchangeAdapter):
-    def __init__(self) -> None:
-        super().__init__(
-            CheckedOkx,
-            ccxt_defaults={"options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False}},
-            settings_defaults={"batch_size": 50},
-        )
+    def __init__(self, info: ExchangeInfo) -> None:
+        super().__init__(CheckedOkx, info)
 
     def message_hash(self, exchange: Any, unified: str) -> str:
         depth = exchange.handle_option_string_and_params({}, "watchOrderBook", "depth", "books")[0]

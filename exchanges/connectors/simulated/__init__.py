@@ -1,4 +1,4 @@
-"""A simulated market for the 14 exchanges: realistic books and occasional real arbitrage.
+"""A simulated market for the product's exchanges: realistic books and occasional real arbitrage.
 
 Used by the embedded demo (no network, no keys) and by `manage.py ingest --connector
 simulated`. It has no Django dependency: everything is passed in as plain lists.
@@ -35,10 +35,10 @@ from exchanges.connectors.simulated.connector import SimulatedConnector, run_sim
 from exchanges.connectors.simulated.market import SimulatedMarket
 from exchanges.connectors.simulated.market_config import SimulationConfig
 from exchanges.connectors.simulated.plants import PlantedEdge
-from exchanges.connectors.simulated.profiles import EXCHANGE_PROFILES
+from exchanges.registry import IDS
 
-# The product's 14 exchanges, in the order of DESIGN.md.
-SIMULATED_EXCHANGES: tuple[str, ...] = tuple(EXCHANGE_PROFILES)
+# The product's exchanges, in the registry's order.
+SIMULATED_EXCHANGES: tuple[str, ...] = IDS
 
 __all__ = [
     "SIMULATED_EXCHANGES",

@@ -15,10 +15,8 @@ from __future__ import annotations
 import logging
 import math
 import random
-import re
 from collections.abc import Callable, Iterable
 
-from arbitrage.engine.book import Level, OrderBookSnapshot
 from exchanges.connectors.simulated.market_config import SimulationConfig
 from exchanges.connectors.simulated.plant_picker import PlantPicker
 from exchanges.connectors.simulated.plants import (
@@ -31,12 +29,13 @@ from exchanges.connectors.simulated.plants import (
     spatial_ratio,
 )
 from exchanges.connectors.simulated.profiles import CROSS_LIQUIDITY, STABLECOINS, asset_profile, exchange_profile
+from kernel.book import Level, OrderBookSnapshot
+from kernel.ids import EXCHANGE_ID_HELP, SYMBOL_HELP, is_exchange_id, is_symbol, split_symbol
+from kernel.text import brief
 
 logger = logging.getLogger(__name__)
 
 SECONDS_PER_YEAR = 365 * 24 * 3600
-_SYMBOL_RE = re.compile(r"^([A-Z0-9]{1,15})-([A-Z0-9]{1,15})$")
-_EXCHANGE_RE = re.compile(r"^[a-z0-9_]{2,32}$")
 
 
 class SimulatedMarket:
@@ -271,14 +270,13 @@ class SimulatedMarket:
 
 
 def _check_symbol(symbol: str) -> None:
-    match = _SYMBOL_RE.match(symbol)
-    if match is None or match.group(1) == match.group(2):
-        raise ValueError(f"{symbol!r} is not a symbol: use BASE-QUOTE in upper case, e.g. BTC-USDT")
+    if not is_symbol(symbol) or len(set(split_symbol(symbol))) == 1:
+        raise ValueError(f"{brief(symbol)} is not a symbol: use {SYMBOL_HELP}")
 
 
 def _check_exchange(exchange: str) -> None:
-    if not _EXCHANGE_RE.match(exchange):
-        raise ValueError(f"{exchange!r} is not an exchange id: use lower case, e.g. binance")
+    if not is_exchange_id(exchange):
+        raise ValueError(f"{brief(exchange)} is not an exchange id: use {EXCHANGE_ID_HELP}")
 
 
 def _unique(values: Iterable[str], check: Callable[[str], None]) -> list[str]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from arbitrage.engine.book import Level, OrderBookSnapshot
+from kernel.book import Level, OrderBookSnapshot
 
 Side = Literal["buy", "sell"]
 

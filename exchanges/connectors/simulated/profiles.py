@@ -1,4 +1,5 @@
-"""The simulated market's constants: how each venue's books look and how each asset moves.
+"""The simulated market's constants: how each venue's books look (from the exchange
+registry) and how each asset moves.
 
 Numbers are plausible orders of magnitude for 2024-era spot markets, not measurements:
 the big venues have the tightest spreads and deepest books, smaller ones are wider,
@@ -11,13 +12,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
-class ExchangeProfile:
-    spread_bps: float  # top-of-book spread of a liquid pair (BTC-USDT)
-    depth: float  # multiplier of the notional resting on each level
-    step_bps: float  # typical distance between consecutive levels
-    lag_ms: int  # typical ts_ingest - ts_event
+from exchanges import registry
+from exchanges.registry import SimulatedVenue
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,23 +22,6 @@ class AssetProfile:
     annual_vol: float  # volatility of the log price per year
     liquidity: float  # 1.0 = BTC; scales depth down and spreads up
 
-
-EXCHANGE_PROFILES: dict[str, ExchangeProfile] = {
-    "binance": ExchangeProfile(spread_bps=0.4, depth=1.00, step_bps=0.6, lag_ms=25),
-    "okx": ExchangeProfile(spread_bps=0.6, depth=0.85, step_bps=0.8, lag_ms=35),
-    "bybit": ExchangeProfile(spread_bps=0.8, depth=0.75, step_bps=0.8, lag_ms=35),
-    "coinbase": ExchangeProfile(spread_bps=1.2, depth=0.60, step_bps=1.0, lag_ms=45),
-    "kraken": ExchangeProfile(spread_bps=2.0, depth=0.45, step_bps=1.5, lag_ms=60),
-    "kucoin": ExchangeProfile(spread_bps=2.0, depth=0.40, step_bps=1.5, lag_ms=70),
-    "gate": ExchangeProfile(spread_bps=2.5, depth=0.35, step_bps=2.0, lag_ms=80),
-    "htx": ExchangeProfile(spread_bps=2.5, depth=0.30, step_bps=2.0, lag_ms=90),
-    "bitget": ExchangeProfile(spread_bps=1.5, depth=0.50, step_bps=1.2, lag_ms=50),
-    "mexc": ExchangeProfile(spread_bps=3.0, depth=0.30, step_bps=2.0, lag_ms=100),
-    "bitfinex": ExchangeProfile(spread_bps=3.0, depth=0.30, step_bps=2.5, lag_ms=70),
-    "bitstamp": ExchangeProfile(spread_bps=3.5, depth=0.25, step_bps=2.5, lag_ms=60),
-    "gemini": ExchangeProfile(spread_bps=4.0, depth=0.20, step_bps=3.0, lag_ms=80),
-    "cryptocom": ExchangeProfile(spread_bps=2.0, depth=0.40, step_bps=1.5, lag_ms=60),
-}
 
 ASSET_PROFILES: dict[str, AssetProfile] = {
     "BTC": AssetProfile(price_usdt=60_000.0, annual_vol=0.50, liquidity=1.00),
@@ -68,12 +47,13 @@ STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "DAI"})
 CROSS_LIQUIDITY = 0.3
 
 
-def exchange_profile(exchange: str) -> ExchangeProfile:
-    known = EXCHANGE_PROFILES.get(exchange)
+def exchange_profile(exchange: str) -> SimulatedVenue:
+    """The registry's figures for the product's exchanges; made up from the name for others."""
+    known = registry.BY_ID.get(exchange)
     if known is not None:
-        return known
+        return known.simulated
     rng = random.Random(f"exchange:{exchange}")
-    return ExchangeProfile(
+    return SimulatedVenue(
         spread_bps=round(rng.uniform(1.5, 5.0), 1),
         depth=round(rng.uniform(0.15, 0.5), 2),
         step_bps=round(rng.uniform(1.0, 3.0), 1),

@@ -31,7 +31,6 @@ FILE (gzip JSONL, appended; exchanges/recording.py), next to the store writes.
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -41,9 +40,13 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
+from cli.commands import OneLineErrorCommand, csv_list
+from exchanges import registry
 from exchanges.connectors.symbols import Shard
-from exchanges.management.cli import OneLineErrorCommand, csv_list, known_exchanges
-from exchanges.models import SUPPORTED_EXCHANGES, Exchange, WatchedSymbol, validate_symbol
+from exchanges.management.flags import exchanges_flag
+from exchanges.models import Exchange, WatchedSymbol, validate_symbol
+from kernel.gc_tuning import freeze_startup
+from kernel.ids import normalize_symbol
 
 if TYPE_CHECKING:
     from exchanges.connectors.base import Connector
@@ -159,7 +162,7 @@ class Command(OneLineErrorCommand):
         # Flags and files are checked before the database is read, so a typo is reported as such.
         self._check_flags_fit(connector, options)
         given_symbols = self._given_symbols(options["symbols"])
-        given_exchanges = known_exchanges(options["exchanges"])
+        given_exchanges = exchanges_flag(options["exchanges"])
         ingest_config = self._ingest_config(connector, options["ccxt_config"])
         shard: Shard | None = options["shard"]
         replay = self._replay_connector(options) if connector == "replay" else None
@@ -255,8 +258,7 @@ class Command(OneLineErrorCommand):
         # Start-up (Django, ccxt's exchange classes) leaves objects that every full
         # collection walks again: 110-125 ms pauses gave a p99 store lag of ~218 ms;
         # frozen out of the collector, ~30 ms.
-        gc.collect()
-        gc.freeze()
+        freeze_startup()
         return run_connectors(
             connectors,
             store,
@@ -294,7 +296,7 @@ class Command(OneLineErrorCommand):
             source = DatabaseWatchlist(options["reload_every"], shard=shard, symbols=given_symbols)
         # Without --exchanges every exchange gets a connector that idles while disabled in
         # admin, so switching one on later needs no restart.
-        names = given_exchanges if given_exchanges is not None else list(SUPPORTED_EXCHANGES)
+        names = given_exchanges if given_exchanges is not None else list(registry.IDS)
         return [build_connector(name, config, source) for name in names]
 
     @staticmethod
@@ -376,7 +378,7 @@ class Command(OneLineErrorCommand):
     def _given_symbols(given: list[str] | None) -> list[str] | None:
         if given is None:
             return None
-        symbols = [s.upper() for s in given]
+        symbols = [normalize_symbol(s) for s in given]
         for symbol in symbols:
             try:
                 validate_symbol(symbol)

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from cli.commands import OneLineErrorCommand
 from exchanges.connectors.simulated import SimulatedMarket, SimulationConfig
 from exchanges.recording import BookRecorder, RecordingError
 
@@ -91,7 +92,7 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
-class Command(BaseCommand):
+class Command(OneLineErrorCommand):
     help = "Rebuild the small recorded sample of the simulated market (for tests and the replay demo)."
     requires_system_checks: list[str] = []
 

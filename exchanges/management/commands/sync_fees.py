@@ -32,10 +32,13 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, transaction
 
+from cli.commands import OneLineErrorCommand, csv_list
+from exchanges import registry
 from exchanges.connectors.base import describe_error
-from exchanges.fee_sync import CCXT_DEFAULTS, FeeFetchError, PublishedFees, fetch_published_fees
-from exchanges.management.cli import OneLineErrorCommand, csv_list, known_exchanges
+from exchanges.fee_sync import FeeFetchError, PublishedFees, fetch_published_fees
+from exchanges.management.flags import exchanges_flag
 from exchanges.models import Exchange, WatchedSymbol, WithdrawalFee, validate_asset
+from kernel.ids import normalize_asset
 
 logger = logging.getLogger("exchanges.sync_fees")
 
@@ -75,7 +78,7 @@ class Command(OneLineErrorCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from exchanges.connectors.ccxt_config import CcxtConfigError, load_ingest_config
 
-        exchanges = known_exchanges(options["exchanges"])
+        exchanges = exchanges_flag(options["exchanges"])
         assets = self._given_assets(options["assets"])
         try:
             config = load_ingest_config(options["ccxt_config"] or settings.CCXT_CONFIG_FILE or None)
@@ -108,7 +111,7 @@ class Command(OneLineErrorCommand):
         def ask(exchange_id: str) -> PublishedFees | FeeFetchError:
             logger.info("asking for fees", extra={"exchange": exchange_id})
             try:
-                ccxt_config = config.ccxt_config(exchange_id, CCXT_DEFAULTS.get(exchange_id, {}))
+                ccxt_config = config.ccxt_config(exchange_id, registry.get(exchange_id).ccxt_config(streaming=False))
                 return fetch_published_fees(exchange_id, ccxt_config, symbols, assets)
             except FeeFetchError as exc:
                 return exc
@@ -169,7 +172,7 @@ class Command(OneLineErrorCommand):
     def _given_assets(given: list[str] | None) -> list[str] | None:
         if given is None:
             return None
-        assets = list(dict.fromkeys(a.upper() for a in given))
+        assets = list(dict.fromkeys(normalize_asset(a) for a in given))
         for asset in assets:
             try:
                 validate_asset(asset)

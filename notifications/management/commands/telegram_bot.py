@@ -7,13 +7,14 @@ import signal
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from telegram.error import TelegramError
 
+from cli.commands import OneLineErrorCommand
 from notifications.bot import serve
 
 
-class Command(BaseCommand):
+class Command(OneLineErrorCommand):
     help = "Run the Telegram bot (long polling): /start /stop /filter /mode /top /status /help."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arbitrage.engine.book import OrderBookSnapshot
+from kernel.book import OrderBookSnapshot
 
 NOW = 1_700_000_000_000
 

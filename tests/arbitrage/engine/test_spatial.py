@@ -1,4 +1,4 @@
-"""Spatial opportunities, checked against figures worked out by hand (DESIGN.md section 4)."""
+"""Spatial opportunities, checked against figures worked out by hand (docs/design.md, "The engine: Spatial")."""
 
 from __future__ import annotations
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arbitrage.engine.book import OrderBookSnapshot, parse_book_json
 from arbitrage.engine.scan import scan_books
-from arbitrage.engine.triangular import candidate_floor, has_negative_cycle, short_cycles
+from arbitrage.engine.triangular import has_negative_cycle, short_cycles
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
 from arbitrage.engine.vwap import spend_notional, take_qty
+from kernel.book import OrderBookSnapshot, parse_book_json
 from tests.arbitrage.engine.factories import NOW, book
 
 KEEP = 1 - 10 / 10_000  # the default 10 bps taker fee
@@ -129,7 +129,7 @@ def test_a_fair_market_has_no_cycles() -> None:
         book("gate", "ETH-BTC", bids=[[0.059999, 1e3]], asks=[[0.060001, 1e3]]),
     ]
     assert triangular(books) == {}
-    # Only negative cycles are candidates (DESIGN.md): a cycle that loses the fees is not
+    # Only negative cycles are candidates (docs/design.md): a cycle that loses the fees is not
     # reported even when the threshold would let a loss through.
     assert triangular(books, ScanParams(min_net_edge_pct=-1)) == {}
 
@@ -238,7 +238,7 @@ def brute_force(books: list[OrderBookSnapshot], params: ScanParams, taker_bps: f
         vwap = take_qty(levels, amount)
         return None if vwap is None else vwap * amount * keep
 
-    floor = candidate_floor(params) * (1 + slack)
+    floor = 1.0 + slack  # only negative cycles are candidates: a rate product above 1
     found = {}
     assets = sorted(price)
     for size in (3, 4):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 
-from arbitrage.engine.book import OrderBookSnapshot
+from kernel.book import OrderBookSnapshot
 
 FEE_BPS = 10.0
 SLIPPAGE_BPS = 5.0

@@ -6,10 +6,10 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
-from arbitrage.engine.book import OrderBookSnapshot
 from exchanges.store.base import BookSlice, BookStore
+from exchanges.store.codec import RawBooks
+from kernel.book import OrderBookSnapshot
 
 
 def book(
@@ -57,11 +57,11 @@ class RecordingStore:
     def clear(self) -> None:
         self.inner.clear()
 
-    def publish_feed(self, message: dict[str, Any]) -> None:
-        self.inner.publish_feed(message)
+    def read_raw(self) -> RawBooks:
+        return self.inner.read_raw()
 
-    def read_feed(self, count: int = 10) -> list[dict[str, Any]]:
-        return self.inner.read_feed(count)
+    def close(self) -> None:
+        self.inner.close()
 
     def books(self) -> dict[tuple[str, str], OrderBookSnapshot]:
         return {b.key: b for b in self.inner.read_all().books}

@@ -9,6 +9,7 @@ import ccxt.pro
 import pytest
 from prometheus_client import REGISTRY
 
+from exchanges import registry
 from exchanges.connectors.exchanges import ExchangeAdapter
 from tests.fakes.binance import FakeBinance
 from tests.fakes.harness import MutableSymbols, books, eventually, live_market
@@ -120,7 +121,7 @@ class OneSymbolAtATime(ExchangeAdapter):
 
 async def test_the_generic_adapter_watches_one_symbol_at_a_time_and_recovers() -> None:
     binance = FakeBinance(books(("BTC-USDT", "60000"), ("ETH-USDT", "3000")))
-    adapter = OneSymbolAtATime(ccxt.pro.binance, {"options": {"fetchMarkets": {"types": ["spot"]}}})
+    adapter = OneSymbolAtATime(ccxt.pro.binance, registry.get("binance"))
     async with live_market([binance], {"binance": ["BTC-USDT", "ETH-USDT"]}, adapters={"binance": adapter}) as market:
         await market.in_sync("binance", "BTC-USDT")
         await market.in_sync("binance", "ETH-USDT")

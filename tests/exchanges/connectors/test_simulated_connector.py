@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from arbitrage.engine.book import parse_book
 from exchanges.connectors.simulated import SimulationConfig, run_simulated_market
 from exchanges.store.base import BookStore
+from kernel.book import parse_book
 
 from .helpers import RecordingStore
 

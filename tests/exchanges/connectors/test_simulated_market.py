@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from arbitrage.engine.book import OrderBookSnapshot, parse_book
+from exchanges import registry
 from exchanges.connectors.simulated import SIMULATED_EXCHANGES, SimulatedMarket, SimulationConfig
-from exchanges.models import SUPPORTED_EXCHANGES
+from kernel.book import OrderBookSnapshot, parse_book
 
 from .edges import NOTIONAL_USDT, best_spatial_net_pct, quote_usdt, spatial_net_pct, triangle_net_pct
 
@@ -37,7 +37,7 @@ def mid(book: OrderBookSnapshot) -> float:
 
 
 def test_simulates_every_supported_exchange():
-    assert set(SIMULATED_EXCHANGES) == set(SUPPORTED_EXCHANGES)
+    assert set(SIMULATED_EXCHANGES) == set(registry.IDS)
 
 
 def test_books_are_valid_deep_sorted_and_uncrossed():

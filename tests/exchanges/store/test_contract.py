@@ -11,10 +11,9 @@ from dataclasses import replace
 import pytest
 import redis
 
-from arbitrage.engine.book import OrderBookSnapshot
 from exchanges.store import BookStore, MemoryBookStore, RedisBookStore
+from kernel.book import OrderBookSnapshot
 
-FEED_MAXLEN = 10
 PREFIX = "contract:"
 
 PutRaw = Callable[[str, bytes], object]
@@ -38,11 +37,11 @@ def book(
 def backend(request: pytest.FixtureRequest) -> Iterator[tuple[BookStore, PutRaw]]:
     """A fresh store, and a way to put a raw value under a field behind its back."""
     if request.param == "memory":
-        memory = MemoryBookStore(feed_maxlen=FEED_MAXLEN)
+        memory = MemoryBookStore()
         yield memory, memory.write_raw
         return
     client: redis.Redis = request.getfixturevalue("redis_client")
-    store = RedisBookStore(request.getfixturevalue("redis_url"), PREFIX, "contract_feed", FEED_MAXLEN)
+    store = RedisBookStore(request.getfixturevalue("redis_url"), PREFIX)
     yield store, lambda key, value: client.hset(f"{PREFIX}books", key, value)
     store.close()
 
@@ -202,31 +201,6 @@ def test_a_value_in_another_layout_can_be_marked_unhealthy(store: BookStore, put
     assert store.mark_unhealthy("okx", "X-Y", "gap") is True
     (flagged,) = stored(store).values()
     assert flagged.is_healthy is False and flagged.meta == {"is_healthy": True}
-
-
-# --- the feed ----------------------------------------------------------------------------
-
-
-def test_the_feed_returns_the_newest_messages_oldest_first(store: BookStore) -> None:
-    assert store.read_feed() == []
-    for i in range(4):
-        store.publish_feed({"type": "opportunities", "ts": i, "items": [{"symbol": "BTC-USDT", "net": 0.5}]})
-    assert [m["ts"] for m in store.read_feed(3)] == [1, 2, 3]
-    assert store.read_feed(1) == [{"type": "opportunities", "ts": 3, "items": [{"symbol": "BTC-USDT", "net": 0.5}]}]
-    assert store.read_feed(0) == []
-
-
-def test_the_feed_is_capped(store: BookStore) -> None:
-    for i in range(FEED_MAXLEN * 30):
-        store.publish_feed({"ts": i})
-    newest = list(range(FEED_MAXLEN * 29, FEED_MAXLEN * 30))
-    assert [m["ts"] for m in store.read_feed(10_000)] == newest
-
-
-def test_a_message_json_cannot_carry_is_refused(store: BookStore) -> None:
-    with pytest.raises(TypeError):
-        store.publish_feed({"when": object()})
-    assert store.read_feed() == []
 
 
 # --- concurrency -------------------------------------------------------------------------

@@ -46,16 +46,10 @@ def test_with_redis_the_store_uses_the_configured_names(
 ) -> None:
     settings.REDIS_URL = redis_url
     settings.BOOK_KEY_PREFIX = "cfg:"
-    settings.FEED_STREAM = "cfg_feed"
-    settings.FEED_MAXLEN = 3
     store = get_book_store()
     assert isinstance(store, RedisBookStore) and get_book_store() is store
     store.write_books([book()])
-    for i in range(5):
-        store.publish_feed({"ts": i})
     assert redis_client.hkeys("cfg:books") == [b"binance|BTC-USDT"]
-    assert redis_client.xlen("cfg_feed") == 5  # trimmed by whole nodes, later
-    assert [m["ts"] for m in store.read_feed(10)] == [2, 3, 4]
 
     settings.BOOK_KEY_PREFIX = "other:"
     assert get_book_store() is not store  # read at call time, not cached across settings

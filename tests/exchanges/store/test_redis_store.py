@@ -1,8 +1,7 @@
-"""What only the Redis store has: round trips as Redis sees them, the stream, outages."""
+"""What only the Redis store has: round trips as Redis sees them, outages."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -10,9 +9,10 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from arbitrage.engine.book import OrderBookSnapshot
 from exchanges.store import RedisBookStore, StoreUnavailable
-from exchanges.store.redis_store import redact_url
+from kernel.book import OrderBookSnapshot
+from kernel.text import redact_url
+from tests import free_port
 
 from .test_contract import book
 
@@ -24,7 +24,7 @@ NAME = f"test-books-{uuid.uuid4().hex[:12]}"  # the store's connections, in CLIE
 
 @pytest.fixture
 def store(redis_client: redis.Redis, redis_url: str) -> Iterator[RedisBookStore]:
-    named = RedisBookStore(redis_url, PREFIX, "rt_feed", 10, client_name=NAME)
+    named = RedisBookStore(redis_url, PREFIX, client_name=NAME)
     yield named
     named.close()
 
@@ -79,22 +79,6 @@ def test_mark_unhealthy_keeps_every_digit_of_the_prices(redis_client: redis.Redi
     assert stored == precise.to_json().replace(b'"is_healthy":true', b'"is_healthy":false')
 
 
-def test_junk_in_the_feed_stream_is_skipped(redis_client: redis.Redis, store: RedisBookStore) -> None:
-    store.publish_feed({"ts": 1})
-    redis_client.xadd("rt_feed", {"data": b"{not json"})
-    redis_client.xadd("rt_feed", {"other": b"{}"})
-    redis_client.xadd("rt_feed", {"data": b"[1]"})
-    store.publish_feed({"ts": 2})
-    assert store.read_feed(10) == [{"ts": 1}, {"ts": 2}]
-
-
-def test_the_feed_stream_stays_near_its_cap(redis_client: redis.Redis, store: RedisBookStore) -> None:
-    for i in range(1000):
-        store.publish_feed({"ts": i})
-    # MAXLEN ~ trims whole stream nodes (100 entries by default), never more than that late.
-    assert redis_client.xlen("rt_feed") <= 10 + 100
-
-
 def test_a_books_key_of_another_type_is_reported_as_unavailable(
     redis_client: redis.Redis, store: RedisBookStore
 ) -> None:
@@ -103,15 +87,8 @@ def test_a_books_key_of_another_type_is_reported_as_unavailable(
         store.read_all()
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def test_an_unreachable_redis_raises_store_unavailable_naming_it() -> None:
-    port = closed_port()
+    port = free_port()
     store = RedisBookStore(f"redis://:hunter2@127.0.0.1:{port}/0")
     operations: list[Callable[[], object]] = [
         store.read_all,
@@ -119,8 +96,6 @@ def test_an_unreachable_redis_raises_store_unavailable_naming_it() -> None:
         lambda: store.mark_unhealthy("okx", "BTC-USDT", "gap"),
         lambda: store.delete_books([("okx", "BTC-USDT")]),
         store.clear,
-        lambda: store.publish_feed({"ts": 1}),
-        store.read_feed,
     ]
     for operation in operations:
         with pytest.raises(StoreUnavailable) as caught:

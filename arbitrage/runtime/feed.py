@@ -1,0 +1,177 @@
+"""The opportunity feed: each scan's result as one message, kept in a capped stream and sent
+to the Channels group that live delivery listens to.
+
+`ScanMessage` is the message of docs/design.md ("Contracts"),
+`{"type": "opportunities", "ts": MS, "items": [Opportunity, ...]}`: it is built, parsed
+and encoded here and nowhere else. Messages read back from Redis are outside data, so
+`ScanMessage.parse` checks them once and anything malformed is skipped with a log line.
+
+Two feeds share one contract (tests/arbitrage/runtime/test_feed.py): `RedisScanFeed`, a
+stream `XADD MAXLEN ~ FEED_MAXLEN` whose entries hold the message's JSON in one field
+`data`, and `MemoryScanFeed` for the embedded demo.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from arbitrage.engine.types import Opportunity
+from exchanges.store.redis_store import redis_client, talking_to
+from kernel.text import brief, redact_url
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_TYPE = "opportunities"
+GROUP = "opportunities"  # the Channels group every live-delivery process joins
+GROUP_EVENT = "scan.result"  # the event type of a scan on that group
+_DATA = b"data"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanMessage:
+    ts: int  # the scan's time, ms since the epoch
+    items: list[dict[str, Any]]  # Opportunity.as_dict() of each opportunity, best first
+
+    @classmethod
+    def of(cls, ts: int, opportunities: Iterable[Opportunity]) -> ScanMessage:
+        return cls(ts, [item.as_dict() for item in opportunities])
+
+    @classmethod
+    def parse(cls, raw: Any) -> ScanMessage | None:
+        """The message if `raw` has the contract's shape, else None."""
+        if not isinstance(raw, Mapping) or raw.get("type") != MESSAGE_TYPE:
+            return None
+        ts, items = raw.get("ts"), raw.get("items")
+        if isinstance(ts, bool) or not isinstance(ts, int) or not isinstance(items, list):
+            return None
+        if not all(isinstance(item, dict) for item in items):
+            return None
+        return cls(ts, items)
+
+    def as_dict(self, items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The wire form; `items` replaces the message's own (a client's filtered view)."""
+        return {"type": MESSAGE_TYPE, "ts": self.ts, "items": self.items if items is None else items}
+
+    def encode(self, items: list[dict[str, Any]] | None = None) -> str:
+        """The wire form as JSON text (one WebSocket frame)."""
+        return orjson.dumps(self.as_dict(items)).decode()
+
+
+class ScanFeed(Protocol):
+    def publish(self, message: ScanMessage) -> None:
+        """Append one scan's message. Raises StoreUnavailable when the feed cannot be reached."""
+        ...
+
+    def read(self, count: int = 10) -> list[ScanMessage]:
+        """The newest `count` messages, oldest first (malformed ones skipped). Raises
+        StoreUnavailable."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def latest(feed: ScanFeed) -> ScanMessage | None:
+    """The newest scan's message, or None before the first scan. Raises StoreUnavailable."""
+    newest = feed.read(1)
+    return newest[-1] if newest else None
+
+
+def publish_scan(feed: ScanFeed, message: ScanMessage) -> None:
+    """Send one scan's message to the stream and to the channel group. Either may fail on
+    its own (logged); neither stops the other or the scan."""
+    try:
+        feed.publish(message)
+    except Exception:
+        logger.exception("feed stream publish failed", extra={"ts": message.ts})
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(GROUP, {"type": GROUP_EVENT, "message": message.as_dict()})
+    except Exception:
+        logger.exception("channel layer publish failed", extra={"ts": message.ts})
+
+
+def _decode(entries: Iterable[tuple[str, bytes | str | None]]) -> list[ScanMessage]:
+    messages = []
+    for entry_id, payload in entries:
+        try:
+            raw = orjson.loads(payload) if payload is not None else None
+        except orjson.JSONDecodeError:
+            raw = None
+        message = ScanMessage.parse(raw)
+        if message is None:
+            logger.warning("malformed feed message skipped", extra={"key": entry_id, "value": brief(payload, 200)})
+        else:
+            messages.append(message)
+    return messages
+
+
+class MemoryScanFeed:
+    """The feed of one process (the embedded demo): what Redis would keep, kept here."""
+
+    def __init__(self, maxlen: int = 1000) -> None:
+        if maxlen < 1:
+            raise ValueError(f"the feed must keep at least 1 message, got {maxlen}")
+        self._lock = threading.Lock()
+        self._messages: deque[bytes] = deque(maxlen=maxlen)
+
+    def publish(self, message: ScanMessage) -> None:
+        payload = orjson.dumps(message.as_dict())
+        with self._lock:
+            self._messages.append(payload)
+
+    def read(self, count: int = 10) -> list[ScanMessage]:
+        if count <= 0:
+            return []
+        with self._lock:
+            newest = list(self._messages)[-count:]
+        return _decode((f"memory-{i}", payload) for i, payload in enumerate(newest))
+
+    def close(self) -> None:
+        """Nothing to release; here so both feeds can be closed alike."""
+
+
+class RedisScanFeed:
+    def __init__(self, url: str, stream: str = "opportunities_feed", maxlen: int = 1000) -> None:
+        if maxlen < 1:
+            raise ValueError(f"the feed must keep at least 1 message, got {maxlen}")
+        self.url = redact_url(url)
+        self.stream = stream
+        self.maxlen = maxlen
+        self._client = redis_client(url, client_name="arbscan-feed")
+
+    def __repr__(self) -> str:
+        return f"RedisScanFeed({self.url!r}, stream={self.stream!r})"
+
+    def publish(self, message: ScanMessage) -> None:
+        payload = orjson.dumps(message.as_dict())
+        with talking_to(self.url, "publish to the feed"):
+            self._client.xadd(self.stream, {_DATA: payload}, maxlen=self.maxlen, approximate=True)
+
+    def read(self, count: int = 10) -> list[ScanMessage]:
+        if count <= 0:
+            return []
+        # MAXLEN ~ trims whole stream nodes, so the stream may hold a few more entries than
+        # maxlen; reading at most maxlen keeps the visible cap exact.
+        with talking_to(self.url, "read the feed"):
+            entries = self._client.xrevrange(self.stream, count=min(count, self.maxlen))
+        payloads = [(_text(entry_id), fields.get(_DATA) if fields else None) for entry_id, fields in entries or []]
+        payloads.reverse()
+        return _decode(payloads)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

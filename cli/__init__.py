@@ -1,0 +1,1 @@
+"""What every management command shares (Django-aware, so not in the kernel)."""

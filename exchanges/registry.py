@@ -1,0 +1,137 @@
+"""The exchanges the product knows, one entry each: the only list of them.
+
+Everything that needs to know an exchange reads its entry here: the seed migration
+(id and name), admin and the commands' `--exchanges` checks (ids), `ingest` and
+`sync_fees` (the ccxt options), the connectors (the adapter and its tuning) and the
+simulated market (how its books look). Adding an exchange is one entry below, plus an
+adapter module only when ccxt needs help with its protocol (docs/exchanges.md).
+
+Pure data: no Django, no ccxt (the adapter is named by its import path and imported by
+the connectors when they need it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from kernel.ids import normalize_exchange_id
+
+# Only spot markets matter to the scanner; ccxt loads derivatives too by default on these.
+_SPOT_ONLY: Mapping[str, Any] = MappingProxyType({"fetchMarkets": {"types": ["spot"]}})
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedVenue:
+    """How the simulated market draws this exchange's books: plausible orders of magnitude
+    for 2024-era spot markets, not measurements."""
+
+    spread_bps: float  # top-of-book spread of a liquid pair (BTC-USDT)
+    depth: float  # multiplier of the notional resting on each level
+    step_bps: float  # typical distance between consecutive levels
+    lag_ms: int  # typical ts_ingest - ts_event
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeInfo:
+    id: str  # ccxt's id, also the product's (books, fees, episodes)
+    name: str  # what people read
+    simulated: SimulatedVenue
+    # ccxt `options` every instance of this exchange gets (market data and fee sync alike).
+    ccxt_options: Mapping[str, Any] = field(default_factory=dict)
+    # Added for streaming only: ingest needs no currencies (an authenticated call on some).
+    streaming_options: Mapping[str, Any] = field(default_factory=dict)
+    # The connector's defaults (ccxt_config.ConnectorSettings field names).
+    connector: Mapping[str, Any] = field(default_factory=dict)
+    # "module:Class" of an adapter that covers what ccxt leaves out; "" for the generic one.
+    adapter: str = ""
+
+    def ccxt_config(self, *, streaming: bool) -> dict[str, Any]:
+        """The constructor config ccxt gets before the operator's --ccxt-config is merged in."""
+        options = {**self.ccxt_options, **(self.streaming_options if streaming else {})}
+        return {"options": _copy(options)} if options else {}
+
+
+def _copy(value: Any) -> Any:
+    """A plain, mutable deep copy: ccxt writes into the options it is given."""
+    if isinstance(value, Mapping):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+_NO_CURRENCIES = {"fetchCurrencies": False}
+_ADAPTERS = "exchanges.connectors.exchanges"
+
+EXCHANGES: tuple[ExchangeInfo, ...] = (
+    ExchangeInfo(
+        "binance",
+        "Binance",
+        SimulatedVenue(spread_bps=0.4, depth=1.00, step_bps=0.6, lag_ms=25),
+        ccxt_options={**_SPOT_ONLY, "fetchMargins": False},
+        streaming_options=_NO_CURRENCIES,
+        # Snapshot weight grows with depth; a resubscription re-snapshots its whole batch.
+        connector={"watch_limit": 100, "batch_size": 20},
+        adapter=f"{_ADAPTERS}.binance:BinanceAdapter",
+    ),
+    ExchangeInfo(
+        "okx",
+        "OKX",
+        SimulatedVenue(spread_bps=0.6, depth=0.85, step_bps=0.8, lag_ms=35),
+        ccxt_options=_SPOT_ONLY,
+        streaming_options=_NO_CURRENCIES,
+        connector={"batch_size": 50},
+        adapter=f"{_ADAPTERS}.okx:OkxAdapter",
+    ),
+    ExchangeInfo(
+        "bybit",
+        "Bybit",
+        SimulatedVenue(spread_bps=0.8, depth=0.75, step_bps=0.8, lag_ms=35),
+        ccxt_options=_SPOT_ONLY,
+    ),
+    ExchangeInfo("coinbase", "Coinbase", SimulatedVenue(spread_bps=1.2, depth=0.60, step_bps=1.0, lag_ms=45)),
+    ExchangeInfo(
+        "kraken",
+        "Kraken",
+        SimulatedVenue(spread_bps=2.0, depth=0.45, step_bps=1.5, lag_ms=60),
+        # Kraken's checksum covers its top levels: the subscription depth is one it offers.
+        connector={"watch_limit": 25, "batch_size": 50},
+        adapter=f"{_ADAPTERS}.kraken:KrakenAdapter",
+    ),
+    ExchangeInfo("kucoin", "KuCoin", SimulatedVenue(spread_bps=2.0, depth=0.40, step_bps=1.5, lag_ms=70)),
+    ExchangeInfo("gate", "Gate", SimulatedVenue(spread_bps=2.5, depth=0.35, step_bps=2.0, lag_ms=80)),
+    ExchangeInfo("htx", "HTX", SimulatedVenue(spread_bps=2.5, depth=0.30, step_bps=2.0, lag_ms=90)),
+    ExchangeInfo("bitget", "Bitget", SimulatedVenue(spread_bps=1.5, depth=0.50, step_bps=1.2, lag_ms=50)),
+    ExchangeInfo("mexc", "MEXC", SimulatedVenue(spread_bps=3.0, depth=0.30, step_bps=2.0, lag_ms=100)),
+    ExchangeInfo("bitfinex", "Bitfinex", SimulatedVenue(spread_bps=3.0, depth=0.30, step_bps=2.5, lag_ms=70)),
+    ExchangeInfo("bitstamp", "Bitstamp", SimulatedVenue(spread_bps=3.5, depth=0.25, step_bps=2.5, lag_ms=60)),
+    ExchangeInfo("gemini", "Gemini", SimulatedVenue(spread_bps=4.0, depth=0.20, step_bps=3.0, lag_ms=80)),
+    ExchangeInfo("cryptocom", "Crypto.com", SimulatedVenue(spread_bps=2.0, depth=0.40, step_bps=1.5, lag_ms=60)),
+)
+
+BY_ID: Mapping[str, ExchangeInfo] = MappingProxyType({info.id: info for info in EXCHANGES})
+IDS: tuple[str, ...] = tuple(BY_ID)
+
+
+class UnknownExchange(ValueError):
+    """An exchange id the product does not support; the message lists the ones it does."""
+
+
+def get(exchange_id: str) -> ExchangeInfo:
+    info = BY_ID.get(exchange_id)
+    if info is None:
+        raise UnknownExchange(f"unknown exchange {exchange_id!r}; choose from {', '.join(IDS)}")
+    return info
+
+
+def select(given: Iterable[str]) -> list[str]:
+    """Ids a person typed, lower-cased, in their order without repeats, each one supported.
+    Raises UnknownExchange naming every unknown one."""
+    chosen = list(dict.fromkeys(normalize_exchange_id(name) for name in given))
+    unknown = [name for name in chosen if name not in BY_ID]
+    if unknown:
+        raise UnknownExchange(f"unknown exchange(s) {', '.join(unknown)}; choose from {', '.join(IDS)}")
+    return chosen

@@ -1,0 +1,169 @@
+"""Process-local fan-out of the scan feed to WebSocket consumers.
+
+The channel layer copies a group message once per member channel (the in-memory layer
+deep-copies it, channels-redis serialises it), and each consumer would then encode it to
+JSON again: with a thousand dashboards and a 100-item scan that is seconds of CPU per scan.
+So one `FeedHub` per event loop (per server process) joins the group, receives each scan
+once, encodes it once per distinct set of filters, and hands the text to every local
+subscriber.
+
+Each subscriber has a one-slot `Mailbox`: a new scan replaces one not yet sent, so a slow
+client gets the newest scan instead of a growing backlog, and never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from channels.layers import BaseChannelLayer, get_channel_layer
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from arbitrage.filters import OpportunityFilter
+from arbitrage.runtime.feed import GROUP, GROUP_EVENT, ScanMessage
+
+logger = logging.getLogger(__name__)
+
+# Membership of the group is renewed this often: it expires in the channel layers (after a
+# day), and a restarted or flushed Redis forgets it at once. A ZADD every few seconds is
+# cheap, and bounds how long such an outage silences this process's feed.
+GROUP_RENEW_SEC = 5.0
+
+
+def encode_scan(message: ScanMessage, filters: OpportunityFilter) -> str:
+    """The scan message, with only the items the filters let through."""
+    return message.encode(filters.apply(message.items))
+
+
+class Mailbox:
+    """The newest undelivered scan of one client, sent by its own task."""
+
+    def __init__(self, send_text: Callable[[str], Awaitable[None]]) -> None:
+        self._send_text = send_text
+        self._text: str | None = None
+        self._ts = -1
+        self._ready = asyncio.Event()
+        self._task = asyncio.create_task(self._run())
+
+    def offer(self, ts: int, text: str) -> None:
+        """Queue a scan; an older one than already offered is dropped (a scan read from the
+        store on connect can lose the race with a broadcast)."""
+        if ts < self._ts:
+            return
+        self._ts, self._text = ts, text
+        self._ready.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            text, self._text = self._text, None
+            if text is not None:
+                await self._send_text(text)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        # Exception: a send that failed because the socket was already closing.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+
+
+class Subscriber(Protocol):
+    @property
+    def filters(self) -> OpportunityFilter: ...
+
+    def deliver(self, ts: int, text: str) -> None: ...
+
+
+class FeedHub:
+    def __init__(self, layer: BaseChannelLayer) -> None:
+        self.layer = layer
+        self.subscribers: set[Subscriber] = set()
+        self.latest: ScanMessage | None = None  # the newest scan seen since the hub started
+        self._channel: str | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+
+    async def add(self, subscriber: Subscriber) -> None:
+        async with self._lock:
+            self.subscribers.add(subscriber)
+            if self._channel is None:
+                self._channel = await self.layer.new_channel("feedhub")
+                await self.layer.group_add(GROUP, self._channel)
+                self._tasks = [
+                    asyncio.create_task(self._receive(self._channel)),
+                    asyncio.create_task(self._renew(self._channel)),
+                ]
+
+    async def remove(self, subscriber: Subscriber) -> None:
+        async with self._lock:
+            self.subscribers.discard(subscriber)
+            if self.subscribers or self._channel is None:
+                return
+            channel, tasks = self._channel, self._tasks
+            # Without members the hub hears nothing, so what it last heard may go stale.
+            self._channel, self._tasks, self.latest = None, [], None
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.layer.group_discard(GROUP, channel)
+
+    def dispatch(self, message: ScanMessage) -> None:
+        if self.latest is None or message.ts >= self.latest.ts:
+            self.latest = message
+        encoded: dict[OpportunityFilter, str] = {}
+        for subscriber in list(self.subscribers):
+            filters = subscriber.filters
+            text = encoded.get(filters)
+            if text is None:
+                text = encoded[filters] = encode_scan(message, filters)
+            subscriber.deliver(message.ts, text)
+
+    async def _receive(self, channel: str) -> None:
+        while True:
+            try:
+                event = await self.layer.receive(channel)
+            except RedisTimeoutError:
+                # An idle blocking read outlived the client's socket timeout (redis-py's
+                # default equals channels-redis's BZPOPMIN timeout): listen again.
+                continue
+            except Exception:
+                # channels-redis raises while Redis is away; wait, then listen again.
+                logger.exception("feed hub: channel layer receive failed")
+                await asyncio.sleep(1.0)
+                continue
+            if event.get("type") != GROUP_EVENT:
+                continue
+            message = ScanMessage.parse(event.get("message"))
+            if message is None:
+                logger.warning("feed hub: ignoring a malformed scan message")
+                continue
+            self.dispatch(message)
+
+    async def _renew(self, channel: str) -> None:
+        while True:
+            await asyncio.sleep(GROUP_RENEW_SEC)
+            try:
+                await self.layer.group_add(GROUP, channel)
+            except Exception:
+                logger.exception("feed hub: renewing the group membership failed")
+
+
+_hubs: dict[asyncio.AbstractEventLoop, FeedHub] = {}
+
+
+def get_hub() -> FeedHub:
+    """The hub of the running event loop (one per server process; tests run several loops)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        for old in [other for other in _hubs if other.is_closed()]:
+            del _hubs[old]
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("CHANNEL_LAYERS is not configured: the live feed needs a channel layer")
+        hub = _hubs[loop] = FeedHub(layer)
+    return hub

@@ -1,0 +1,1 @@
+"""What operators call: health and Prometheus metrics endpoints."""

@@ -1,0 +1,66 @@
+"""The ScanLock contract, run against both locks: in memory and on the real Redis."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from arbitrage.runtime.lock import MemoryScanLock, RedisScanLock, ScanLock, scan_guard
+
+# Two handles on one lock: in Redis, two processes (the fan-out and the merge of a sharded
+# scan); in memory, two threads of one process.
+Pair = tuple[ScanLock, ScanLock]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def locks(request: pytest.FixtureRequest) -> Iterator[Pair]:
+    if request.param == "memory":
+        lock = MemoryScanLock()
+        yield lock, lock
+        return
+    request.getfixturevalue("redis_client")
+    url, key = request.getfixturevalue("redis_url"), f"lock-{uuid.uuid4().hex[:12]}"
+    first, second = RedisScanLock(url, key), RedisScanLock(url, key)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_a_hold_is_proved_and_freed_by_its_token_only(locks: Pair) -> None:
+    fan_out_side, merge_side = locks
+    assert not merge_side.locked()
+    token = fan_out_side.acquire(30.0)
+    assert token is not None and merge_side.locked()
+    assert merge_side.acquire(30.0) is None, "a second scan waits for the merge"
+    assert merge_side.held(token) and not merge_side.held("someone-else")
+    merge_side.release("someone-else")  # not the holder: nothing happens
+    assert merge_side.held(token)
+    merge_side.release(token)
+    assert not fan_out_side.held(token) and not fan_out_side.locked()
+    assert fan_out_side.acquire(30.0) is not None
+
+
+def test_a_hold_whose_holder_died_expires(locks: Pair) -> None:
+    first, second = locks
+    token = first.acquire(0.2)
+    assert token is not None
+    wait_until(lambda: not second.locked())
+    assert not first.held(token)
+    assert second.acquire(30.0) is not None
+
+
+def test_the_guard_lets_one_scan_in_and_frees_the_lock_after(locks: Pair) -> None:
+    first, second = locks
+    with scan_guard(first) as one, scan_guard(second) as two:
+        assert (one, two) == (True, False)
+    assert not first.locked()
+
+
+def wait_until(condition: Callable[[], bool], limit_sec: float = 5.0) -> None:
+    deadline = time.monotonic() + limit_sec
+    while not condition():
+        assert time.monotonic() < deadline, "the hold never expired"
+        time.sleep(0.02)

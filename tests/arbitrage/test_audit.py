@@ -1,0 +1,65 @@
+"""Episodes: one row per opportunity identity from first to last scan it appears in."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from arbitrage.audit import record_scan
+from arbitrage.models import Episode
+from tests.factories import opportunity
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def at(scan: int) -> datetime:
+    return T0 + timedelta(seconds=5 * scan)
+
+
+def test_an_opportunity_seen_in_three_scans_is_one_episode_that_closes_when_gone():
+    record_scan([opportunity(net=0.4)], at(0), {"min_net_edge_pct": 0.1})
+    record_scan([opportunity(net=0.9)], at(1), {"min_net_edge_pct": 0.1})
+    record_scan([opportunity(net=0.6)], at(2), {"min_net_edge_pct": 0.1})
+    stats = record_scan([], at(3), {})
+
+    episode = Episode.objects.get()
+    assert stats.closed == 1
+    assert (episode.first_seen, episode.last_seen, episode.closed_at) == (at(0), at(2), at(3))
+    assert episode.times_seen == 3
+    assert episode.peak_net_edge_pct == 0.9
+    assert episode.net_edge_pct == 0.6  # the latest value
+    assert not episode.is_open
+    assert episode.settings_snapshot == {"min_net_edge_pct": 0.1}
+
+
+def test_reappearing_after_a_gap_opens_a_new_episode():
+    record_scan([opportunity()], at(0), {})
+    record_scan([], at(1), {})
+    record_scan([opportunity()], at(2), {})
+    assert Episode.objects.count() == 2
+    assert Episode.objects.filter(is_open=True).get().first_seen == at(2)
+
+
+def test_direction_and_symbol_make_distinct_episodes():
+    record_scan(
+        [opportunity(buy="binance", sell="okx"), opportunity(buy="okx", sell="binance"), opportunity("ETH-USDT")],
+        at(0),
+        {},
+    )
+    keys = set(Episode.objects.values_list("key", flat=True))
+    assert keys == {
+        "spatial|BTC-USDT|binance|okx",
+        "spatial|BTC-USDT|okx|binance",
+        "spatial|ETH-USDT|binance|okx",
+    }
+
+
+def test_evidence_and_risk_flags_are_kept_with_the_episode():
+    found = opportunity()
+    found.risk_flags = ["high_lag"]
+    found.risk_flag = "high_lag"
+    record_scan([found], at(0), {})
+    episode = Episode.objects.get()
+    assert episode.risk_flag == "high_lag"
+    assert episode.details["risk_flags"] == ["high_lag"]

@@ -1,0 +1,146 @@
+"""The dashboard in real Chromium against the real app in full-mode topology: an API server
+subprocess (uvicorn, Redis channel layer and book store, its own SQLite database) and this
+test as the worker that writes books and runs scans.
+
+A trader logs in, sees rows arrive from the live feed, filters and expands them, sees the
+book health and the edge chart; when scans stop the page says the feed is stale, and when
+the server goes away it says the connection is lost. Screenshots go to test-output/.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests import free_port
+from tests.live.browser import serve
+from tests.live.browser.support import (
+    app_env,
+    app_process,
+    launch_chromium,
+    log_in,
+    require_chromium,
+    screenshot,
+)
+from tests.live.browser.worker import Worker
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+ROWS = "#opps tbody tr.opp-row"
+
+
+def row_symbols(page: Page) -> list[str]:
+    return page.eval_on_selector_all(ROWS, "rows => rows.map(r => r.dataset.symbol)")
+
+
+def wait_rows(page: Page, symbols: list[str]) -> None:
+    """Wait until the table lists exactly these symbols, in this order."""
+    expected = ",".join(symbols)
+    page.wait_for_function(
+        f"Array.from(document.querySelectorAll('{ROWS}')).map(r => r.dataset.symbol).join(',') === '{expected}'"
+    )
+
+
+def pump(page: Page, scanner: Worker, condition: str, timeout_sec: float = 30.0) -> None:
+    """Scan like the worker does, until the page shows `condition` (a JS expression)."""
+    for _ in range(int(timeout_sec / 0.5)):
+        scanner.write_edges()
+        scanner.scan()
+        if page.evaluate(condition):
+            return
+        page.wait_for_timeout(500)
+    state = page.evaluate(
+        "[document.getElementById('last-scan').textContent, document.getElementById('conn-status').textContent,"
+        " document.getElementById('feed-warning').textContent]"
+    )
+    raise AssertionError(f"the page never showed {condition!r}; last scan, connection, warning: {state}")
+
+
+def warning(page: Page) -> tuple[str, str]:
+    kind, text = page.eval_on_selector(
+        "#feed-warning", "el => [el.dataset.kind || '', el.hidden ? '' : el.textContent]"
+    )
+    return kind, text
+
+
+def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
+    require_chromium()
+    port = free_port()
+    env = app_env(tmp_path, TEST_SCAN_INTERVAL_SEC="1", **worker.env)
+    server = app_process(["-m", "tests.live.browser.serve", str(port)], env, port, tmp_path / "server.log")
+    with server as app, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        log_in(page, app.base_url, serve.USER, serve.PASSWORD)
+
+        # Rows arrive from the feed.
+        pump(page, worker, f"document.querySelectorAll('{ROWS}').length >= 2")
+        assert sorted(row_symbols(page)) == ["BTC-USDT", "ETH-USDT"]
+        assert page.inner_text("#conn-status") == "live"
+        assert warning(page) == ("", "")
+        assert "ago" in page.inner_text("#last-scan") or "just now" in page.inner_text("#last-scan")
+
+        # Book health per exchange, and the chart of net edges.
+        pump(page, worker, "document.querySelectorAll('#health tbody tr[data-exchange=okx]').length === 1")
+        assert page.locator("#edge-chart rect.bar").count() == 10
+
+        # Expand a row: costs, optimal size and the books it came from.
+        page.click(f"{ROWS}[data-symbol='BTC-USDT']")
+        detail = page.inner_text("#opps tbody tr.detail")
+        for text in (
+            "taker fees",
+            "slippage",
+            "optimal qty",
+            "optimal profit",
+            "Books (evidence)",
+            "binance BTC-USDT",
+        ):
+            assert text in detail
+
+        # Sort by symbol, then filter by symbol and by exchange.
+        page.click("#opps th[data-sort=symbol]")
+        assert row_symbols(page) == ["BTC-USDT", "ETH-USDT"]
+        page.click("#opps th[data-sort=symbol]")
+        assert row_symbols(page) == ["ETH-USDT", "BTC-USDT"]
+        page.fill("#f-symbol", "eth")
+        wait_rows(page, ["ETH-USDT"])
+        page.fill("#f-symbol", "")
+        wait_rows(page, ["ETH-USDT", "BTC-USDT"])
+        page.select_option("#f-exchange", "okx")
+        wait_rows(page, ["BTC-USDT"])
+        page.select_option("#f-exchange", "")
+        page.select_option("#f-type", "triangular")
+        wait_rows(page, [])
+        page.select_option("#f-type", "spatial")
+        page.fill("#f-min-edge", "50")
+        wait_rows(page, [])
+        assert page.is_visible("#empty")
+        page.fill("#f-min-edge", "")
+        wait_rows(page, ["ETH-USDT", "BTC-USDT"])
+        screenshot(page, "dashboard-live.png")
+
+        # A phone: the page fits the screen (the table scrolls inside its card).
+        phone = browser.new_context(
+            storage_state=context.storage_state(), viewport={"width": 390, "height": 844}, is_mobile=True
+        ).new_page()
+        phone.goto(f"{app.base_url}/")
+        wait_rows(phone, ["ETH-USDT", "BTC-USDT"])  # best net edge first
+        assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        screenshot(phone, "dashboard-phone.png")
+
+        # Scans stop: the page says so (scans are due every second in this server).
+        page.wait_for_function("document.getElementById('feed-warning').dataset.kind === 'stale'", timeout=30_000)
+        assert warning(page)[1].startswith("Feed is stale: the last scan was")
+        screenshot(page, "dashboard-stale.png")
+        # ... and stops saying so at the next scan.
+        pump(page, worker, "document.getElementById('feed-warning').hidden")
+
+        # The server goes away: the page says the connection is lost and retries.
+        app.stop()
+        page.wait_for_function("document.getElementById('feed-warning').dataset.kind === 'down'", timeout=30_000)
+        assert warning(page)[1].startswith("Live connection lost: reconnecting in")
+        assert page.inner_text("#conn-status") == "disconnected"
+        assert sorted(row_symbols(page)) == ["BTC-USDT", "ETH-USDT"], "the last data stays visible"
+        screenshot(page, "dashboard-disconnected.png")
+        browser.close()
