@@ -16,6 +16,7 @@ from arbitrage.filters import HELP, RISK_CHOICES, TYPES
 from arbitrage.models import Episode, ScannerSettings
 from exchanges.admin import ExchangeForm, WithdrawalFeeForm
 from exchanges.models import Exchange, WithdrawalFee
+from kernel.book import BOOK_STATES
 
 # --- the live feed (docs/design.md, "Canonical model" and "Contracts") ----------------------
 
@@ -111,7 +112,9 @@ class EpisodeSerializer(serializers.ModelSerializer):
 class BookHealthSerializer(serializers.Serializer):
     exchange = serializers.CharField()
     symbol = serializers.CharField()
-    state = serializers.ChoiceField(choices=("fresh", "stale", "unhealthy"))
+    state = serializers.ChoiceField(
+        choices=BOOK_STATES, help_text="future: stamped ahead of the server's clock, so not trusted"
+    )
     lag_ms = serializers.IntegerField(help_text="ts_ingest - ts_event")
     last_update = serializers.IntegerField(help_text="ts_ingest, ms since epoch")
     age_ms = serializers.IntegerField(help_text="now - ts_ingest")
@@ -124,6 +127,7 @@ class ExchangeHealthSerializer(serializers.Serializer):
     fresh = serializers.IntegerField()
     stale = serializers.IntegerField()
     unhealthy = serializers.IntegerField()
+    future = serializers.IntegerField(help_text="books stamped ahead of the server's clock")
     last_update = serializers.IntegerField(allow_null=True)
     max_lag_ms = serializers.IntegerField(allow_null=True)
 
@@ -150,7 +154,7 @@ class HealthReportSerializer(serializers.Serializer):
 class HealthQuerySerializer(serializers.Serializer):
     exchange = serializers.CharField(required=False)
     symbol = serializers.CharField(required=False)
-    state = serializers.ChoiceField(choices=("fresh", "stale", "unhealthy"), required=False)
+    state = serializers.ChoiceField(choices=BOOK_STATES, required=False)
 
 
 # --- configuration: validated by the admin forms --------------------------------------------

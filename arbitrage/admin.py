@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Episode, ScannerSettings
+from .models import Episode, ScannerSettings, ScanRecord
 
 
 class ScannerSettingsForm(forms.ModelForm):
@@ -86,4 +86,45 @@ class EpisodeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         # Audit rows are read-only; viewing is still allowed through has_view_permission.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ScanRecord)
+class ScanRecordAdmin(admin.ModelAdmin):
+    """Every scan: when, how long, what it could use, what it found; degraded and late ones
+    and the gaps between scans are where an operator looks first."""
+
+    list_display = (
+        "id",
+        "started_at",
+        "duration_ms",
+        "books_used",
+        "books_total",
+        "books_stale",
+        "books_unhealthy",
+        "books_corrupt",
+        "opportunities",
+        "degraded",
+        "degraded_reason",
+        "status",
+        "gap_before_ms",
+    )
+    list_filter = ("degraded", "status", "started_at")
+    search_fields = ("degraded_reason",)
+    date_hierarchy = "started_at"
+    list_per_page = 100
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [field.name for field in ScanRecord._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -22,13 +22,14 @@ NET_EDGE = Histogram(
 )
 CORRUPT_BOOKS = Counter("corrupt_books_total", "Stored books skipped because they failed validation.")
 BOOKS = Gauge("books", "Books in the last scan's slice, by exchange and state.", ["exchange", "state"])
-PENDING_AUDIT = Gauge("audit_pending_scans", "Scans waiting to be written to the database after an error.")
+PENDING_AUDIT = Gauge("audit_pending_scans", "Scans waiting in the audit log for the database.")
+SCAN_DEGRADED = Gauge("scan_degraded", "1 while the last scan was degraded (no usable book, or most books unusable).")
+LAST_SCAN = Gauge("last_scan_timestamp_seconds", "When the last scan ran (its time), seconds since the epoch.")
 
 
 def record_book_counts(counts: Mapping[str, ExchangeBookCounts]) -> None:
-    """The last scan's books per exchange: used, stale and unhealthy."""
+    """The last scan's books per exchange: used, stale, unhealthy and from the future."""
     BOOKS.clear()  # an exchange gone from the slice must not keep its old figures
     for exchange, count in counts.items():
-        BOOKS.labels(exchange, "used").set(count.used)
-        BOOKS.labels(exchange, "stale").set(count.stale)
-        BOOKS.labels(exchange, "unhealthy").set(count.unhealthy)
+        for state, value in count.as_dict().items():
+            BOOKS.labels(exchange, state).set(value)

@@ -150,3 +150,55 @@ class Episode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} net={self.net_edge_pct:.4f}%"
+
+
+class ScanRecord(models.Model):
+    """One scan, as the audit applied it. `id` is the scan's time in ms since the epoch:
+    scans run one at a time, so it is unique and orders them; a retried delivery of the
+    same scan finds its record and changes nothing."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "applied"
+        # Reached the audit after a newer scan: recorded, but its episodes are left alone.
+        LATE = "late", "late (after a newer scan)"
+
+    id = models.BigIntegerField(primary_key=True, help_text="the scan's time, ms since the epoch")
+    started_at = models.DateTimeField(db_index=True)
+    duration_ms = models.FloatField()
+    books_total = models.PositiveIntegerField()
+    books_used = models.PositiveIntegerField()
+    books_stale = models.PositiveIntegerField(default=0)
+    books_unhealthy = models.PositiveIntegerField(default=0)
+    books_future = models.PositiveIntegerField(default=0)
+    books_corrupt = models.PositiveIntegerField(default=0)
+    opportunities = models.PositiveIntegerField()
+    degraded = models.BooleanField(default=False, db_index=True)
+    degraded_reason = models.CharField(max_length=200, blank=True, default="")
+    errors = models.JSONField(default=list, blank=True)
+    shards = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.APPLIED)
+    gap_before_ms = models.BigIntegerField(
+        null=True, blank=True, help_text="time since the scan recorded before it: a gap shows here"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"scan {self.id} ({self.status}{', degraded' if self.degraded else ''})"
+
+
+class AuditCursor(models.Model):
+    """The newest scan the audit applied to the episodes (one row). Applying a scan locks
+    it, so two workers applying at once take turns, and an older scan never moves an
+    episode backwards."""
+
+    last_scan_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"audit applied up to scan {self.last_scan_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)

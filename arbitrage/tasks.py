@@ -26,8 +26,8 @@ from django.conf import settings
 
 from arbitrage import metrics
 from arbitrage.engine.types import ScanParams
-from arbitrage.runtime.config import load_config
-from arbitrage.runtime.lock import scan_guard
+from arbitrage.runtime.config import load_config, scan_lease_sec
+from arbitrage.runtime.lock import Renewer, scan_guard
 from arbitrage.runtime.scan import ScanReport, record_and_publish, run_scan
 from arbitrage.runtime.services import Services, get_services
 from arbitrage.runtime.sharding import (
@@ -52,7 +52,7 @@ def scan() -> dict[str, Any]:
         if services.shared:
             return fan_out(services, shards)
         logger.warning("SCAN_SHARDS needs the Redis book store (REDIS_URL): scanning in one process")
-    with scan_guard(services.lock) as acquired:
+    with scan_guard(services.lock, scan_lease_sec()) as acquired:
         if not acquired:
             logger.warning("scan skipped: the previous scan is still running")
             return {"skipped": True}
@@ -72,16 +72,13 @@ def _forget_shards(label: str, shards: int) -> None:
             AsyncResult(task_id, app=scan_shard.app).forget()
 
 
-def _hold_sec() -> float:
-    # Shards not started within CELERY_SCAN_TASK_EXPIRES_SEC are dropped (the chord then
-    # fails and frees the lock); three times that bounds a scan whose worker died mid-shard.
-    return 3.0 * float(settings.CELERY_SCAN_TASK_EXPIRES_SEC)
-
-
 def fan_out(services: Services, shards: int) -> dict[str, Any]:
-    """Send one sharded scan (the shards and their merge) unless a scan is running."""
+    """Send one sharded scan (the shards and their merge) unless a scan is running. The
+    scan lease is taken here, renewed by each shard while it works and by the merge, and
+    freed by the merge: a worker that dies mid-scan lets it expire within one interval."""
+    lease_sec = scan_lease_sec()
     try:
-        token = services.lock.acquire(_hold_sec())
+        token = services.lock.acquire(lease_sec)
     except StoreUnavailable:
         return run_scan(services=services).as_dict()  # it reports the outage like any scan
     if token is None:
@@ -95,11 +92,20 @@ def fan_out(services: Services, shards: int) -> dict[str, Any]:
     expires = float(settings.CELERY_SCAN_TASK_EXPIRES_SEC)
     label = f"scan-{now_ms}-{token[:8]}"
     header = group(
-        scan_shard.si(shard=shard, shards=shards, now_ms=now_ms, config=config).set(task_id=task_id, expires=expires)
+        scan_shard.si(shard=shard, shards=shards, now_ms=now_ms, config=config, token=token, lease_sec=lease_sec).set(
+            task_id=task_id, expires=expires
+        )
         for shard, task_id in enumerate(shard_task_ids(label, shards))
     )
     body = merge_scan.s(
-        now_ms=now_ms, shards=shards, label=label, token=token, started=started, params=config["params"], errors=errors
+        now_ms=now_ms,
+        shards=shards,
+        label=label,
+        token=token,
+        lease_sec=lease_sec,
+        started=started,
+        params=config["params"],
+        errors=errors,
     ).on_error(scan_shards_failed.s(now_ms=now_ms, shards=shards, label=label, token=token))
     try:
         chord(header, body).apply_async()
@@ -112,13 +118,21 @@ def fan_out(services: Services, shards: int) -> dict[str, Any]:
 
 
 @shared_task(name="arbitrage.tasks.scan_shard")
-def scan_shard(*, shard: int, shards: int, now_ms: int, config: dict[str, Any]) -> dict[str, Any]:
-    """One shard of a sharded scan; its result (JSON) goes to the merge."""
+def scan_shard(
+    *, shard: int, shards: int, now_ms: int, config: dict[str, Any], token: str = "", lease_sec: float = 0.0
+) -> dict[str, Any]:
+    """One shard of a sharded scan, renewing the scan's lease while it works; its result
+    (JSON) goes to the merge."""
     services = get_services()
     if not services.shared:
         return ShardResult(shard, shards, error="a sharded scan needs the Redis book store").as_dict()
     params, fees = config_from_wire(config)
-    return run_shard(services.store, shard, shards, now_ms, params, fees).as_dict()
+    renewer = Renewer(services.lock, token, lease_sec) if token and lease_sec else None
+    try:
+        return run_shard(services.store, shard, shards, now_ms, params, fees).as_dict()
+    finally:
+        if renewer is not None:
+            renewer.stop()
 
 
 @shared_task(name="arbitrage.tasks.merge_scan", ignore_result=True)
@@ -132,6 +146,7 @@ def merge_scan(
     started: float,
     params: dict[str, Any],
     errors: list[str],
+    lease_sec: float = 0.0,
 ) -> dict[str, Any]:
     """The chord's end: merge the shards, record and publish as `run_scan` does, and free
     the scan lock. Records nothing unless every shard answered."""
@@ -141,13 +156,13 @@ def merge_scan(
         if not services.shared:  # settings changed under a running scan
             return _dropped(report, shards, "the book store is no longer Redis")
         try:
-            held = services.lock.held(token)
+            held = services.lock.renew(token, lease_sec) if lease_sec else services.lock.held(token)
         except StoreUnavailable as exc:
             return _dropped(report, shards, str(exc))
         if not held:
-            # The lock expired: a newer scan may already be recorded, and this older one
-            # must not be folded into the episodes after it.
-            return _dropped(report, shards, "its scan lock expired before the merge")
+            # The lease expired: a newer scan may have started, and this older one is not
+            # recorded after it (the audit would file it as late anyway).
+            return _dropped(report, shards, "its scan lease expired before the merge")
         try:
             merged = merge_shards([ShardResult.from_dict(item) for item in results], shards)
         except IncompleteScan as exc:
@@ -159,7 +174,7 @@ def merge_scan(
             report,
             merged.opportunities,
             ScanParams(**params),
-            services.feed,
+            services,
             book_counts=merged.per_exchange,
             persist=True,
             publish=True,

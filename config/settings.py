@@ -152,6 +152,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat's entries are declared in config/celery.py (their schedule reads the database).
+# Exactly one beat sends tasks, however many run (a lease in Redis); no state file.
+CELERY_BEAT_SCHEDULER = "arbitrage.runtime.schedules:LeaderScheduler"
 CELERY_SCAN_TASK_EXPIRES_SEC = env.float("CELERY_SCAN_TASK_EXPIRES_SEC", default=10.0)
 # Split each scan across this many Celery workers by symbol shard (1 = one worker scans all).
 SCAN_SHARDS = env.int("SCAN_SHARDS", default=1)

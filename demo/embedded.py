@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 
-from arbitrage.runtime.config import scan_interval_sec
+from arbitrage.runtime.config import scan_interval_sec, scan_lease_sec
 from arbitrage.runtime.lock import scan_guard
 from arbitrage.runtime.scan import run_scan
 from arbitrage.runtime.services import get_services
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 def _guarded_scan() -> None:
     services = get_services()
-    with scan_guard(services.lock) as acquired:
+    with scan_guard(services.lock, scan_lease_sec()) as acquired:
         if acquired:
             run_scan(services=services)
         else:

@@ -1,6 +1,6 @@
 """The health of stored books as users see it (REST, dashboard, Telegram /status): each
-book fresh, stale or unhealthy by the same rule the scan applies (kernel.book.book_state),
-with its lag and age, and a summary per exchange."""
+book fresh, stale, unhealthy or from the future by the same rule the scan applies
+(kernel.book.book_state), with its lag and age, and a summary per exchange."""
 
 from __future__ import annotations
 
@@ -30,16 +30,12 @@ class ExchangeHealth:
     fresh: int = 0
     stale: int = 0
     unhealthy: int = 0
+    future: int = 0
     last_update: int | None = None
     max_lag_ms: int | None = None
 
     def add(self, book: BookHealth) -> None:
-        if book.state == "fresh":
-            self.fresh += 1
-        elif book.state == "stale":
-            self.stale += 1
-        else:
-            self.unhealthy += 1
+        setattr(self, book.state, getattr(self, book.state) + 1)
         self.last_update = max(self.last_update or book.last_update, book.last_update)
         self.max_lag_ms = max(self.max_lag_ms if self.max_lag_ms is not None else book.lag_ms, book.lag_ms)
 

@@ -220,15 +220,21 @@ def parse_book_json(data: bytes | str) -> OrderBookSnapshot:
     return parse_book(raw)
 
 
-BookState = Literal["fresh", "stale", "unhealthy"]
+BookState = Literal["fresh", "stale", "unhealthy", "future"]
+BOOK_STATES: tuple[BookState, ...] = ("fresh", "stale", "unhealthy", "future")
 
 
 def book_state(book: OrderBookSnapshot, now_ms: int, stale_after_sec: float) -> BookState:
-    """Whether a scan at `now_ms` may use `book` (docs/design.md, "Coherent slice"): an
-    unhealthy book is not, nor one whose last ingest is more than `stale_after_sec` old.
-    The scan, the sharded scan and book health all ask this one question."""
+    """Whether a scan at `now_ms` may use `book` (docs/design.md, "Coherent slice"): only
+    a `fresh` one. Not an unhealthy book, nor one whose last ingest is more than
+    `stale_after_sec` old, nor one stamped more than `stale_after_sec` ahead of `now_ms`
+    (`future`: a clock that cannot be trusted, whose book would look fresh for ever). The
+    scan, the sharded scan and book health all ask this one question."""
     if not book.is_healthy:
         return "unhealthy"
-    if now_ms - book.ts_ingest > stale_after_sec * 1000.0:
+    bound = stale_after_sec * 1000.0
+    if book.ts_event - now_ms > bound or book.ts_ingest - now_ms > bound:
+        return "future"
+    if now_ms - book.ts_ingest > bound:
         return "stale"
     return "fresh"

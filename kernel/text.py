@@ -31,3 +31,10 @@ def redact_url(url: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def name_of(value: object, limit: int = 40) -> str:
+    """A name from outside (a key, a word) as a message shows it: itself when short and
+    printable, else quoted and escaped by `brief`."""
+    text = str(value) if isinstance(value, str) else None
+    return text if text is not None and text.isprintable() and len(text) <= limit else brief(value, limit)

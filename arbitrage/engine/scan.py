@@ -1,9 +1,10 @@
 """One scan: a coherent slice of books in, opportunities out (docs/design.md, "The engine").
 
 Every book is judged against the same `now_ms` by the kernel's `book_state`: a book is
-left out when it is marked unhealthy or when its last ingest is older than
-`stale_after_sec`. A high lag between the exchange's and our timestamps only flags the
-opportunities the book takes part in.
+left out when it is marked unhealthy, when its last ingest is older than
+`stale_after_sec`, or when it is stamped more than that ahead of `now_ms`. A high lag
+between the exchange's and our timestamps only flags the opportunities the book takes
+part in.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def scan_books(books: Iterable[OrderBookSnapshot], now_ms: int, params: ScanPara
     per_exchange: dict[str, ExchangeBookCounts] = {}
     by_symbol: dict[str, list[OrderBookSnapshot]] = {}
     by_exchange: dict[str, list[OrderBookSnapshot]] = {}
-    stale = unhealthy = 0
+    stale = unhealthy = future = 0
     for book in latest.values():
         counts = per_exchange.get(book.exchange)
         if counts is None:
@@ -65,6 +66,9 @@ def scan_books(books: Iterable[OrderBookSnapshot], now_ms: int, params: ScanPara
         elif state == "stale":
             counts.stale += 1
             stale += 1
+        elif state == "future":
+            counts.future += 1
+            future += 1
         else:
             counts.used += 1
             by_symbol.setdefault(book.symbol, []).append(book)
@@ -80,9 +84,10 @@ def scan_books(books: Iterable[OrderBookSnapshot], now_ms: int, params: ScanPara
     return ScanResult(
         opportunities=sort_opportunities([*spatial, *triangular]),
         books_total=total,
-        books_used=total - duplicates - stale - unhealthy,
+        books_used=total - duplicates - stale - unhealthy - future,
         skipped_stale=stale,
         skipped_unhealthy=unhealthy,
+        skipped_future=future,
         skipped_duplicate=duplicates,
         per_exchange=per_exchange,
         spatial_ms=(spatial_done - started) * 1000.0,

@@ -132,6 +132,7 @@ class ExchangeBookCounts:
     used: int = 0
     stale: int = 0
     unhealthy: int = 0
+    future: int = 0  # stamped ahead of the scan's clock beyond stale_after_sec
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -146,6 +147,8 @@ class ScanResult:
     books_used: int
     skipped_stale: int
     skipped_unhealthy: int
+    # Stamped more than stale_after_sec ahead of the scan's now: a clock not to trust.
+    skipped_future: int = 0
     # A book listed again for the same (exchange, symbol): the newest ts_ingest is kept.
     skipped_duplicate: int = 0
     per_exchange: dict[str, ExchangeBookCounts] = field(default_factory=dict)

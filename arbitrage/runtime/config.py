@@ -32,6 +32,13 @@ def scan_interval_sec(fallback: float = DEFAULT_SCAN_INTERVAL_SEC) -> float:
         return fallback
 
 
+def scan_lease_sec(interval_sec: float | None = None) -> float:
+    """The scan lease's time to live: shorter than one interval, so the lease of a scanner
+    that died is gone before the next scan is due (a running scan renews it)."""
+    interval = scan_interval_sec() if interval_sec is None else interval_sec
+    return max(1.0, 0.8 * interval)
+
+
 def load_fees() -> FeeSchedule:
     taker = {ex.id: float(ex.taker_fee_bps) for ex in Exchange.objects.all()}
     withdraw: dict[str, dict[str, float]] = {}

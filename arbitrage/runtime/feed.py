@@ -1,5 +1,6 @@
 """The opportunity feed: each scan's result as one message, kept in a capped stream and sent
-to the Channels group that live delivery listens to.
+to the Channels group that live delivery listens to; and the latest scan's status (how
+many books it could use, degraded or not) for the dashboard, /readyz and Telegram.
 
 `ScanMessage` is the message of docs/design.md ("Contracts"),
 `{"type": "opportunities", "ts": MS, "items": [Opportunity, ...]}`: it is built, parsed
@@ -66,9 +67,89 @@ class ScanMessage:
         return orjson.dumps(self.as_dict(items)).decode()
 
 
+@dataclass(frozen=True, slots=True)
+class ScanStatus:
+    """How the latest scan went, as readers need it even while the database is away."""
+
+    ts: int  # the scan's time, ms since the epoch
+    books_total: int
+    books_used: int
+    opportunities: int
+    degraded_reason: str = ""  # empty: not degraded
+    degraded_since: int | None = None  # first scan of the current degraded streak, ms
+    errors: tuple[str, ...] = ()
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.degraded_reason)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ts": self.ts,
+            "books_total": self.books_total,
+            "books_used": self.books_used,
+            "opportunities": self.opportunities,
+            "degraded": self.degraded,
+            "degraded_reason": self.degraded_reason,
+            "degraded_since": self.degraded_since,
+            "errors": list(self.errors),
+        }
+
+    @classmethod
+    def parse(cls, raw: Any) -> ScanStatus | None:
+        """The status if `raw` is one (it comes back from Redis: outside data), else None."""
+        if not isinstance(raw, Mapping):
+            return None
+        if not isinstance(raw.get("errors"), list):
+            return None
+        try:
+            status = cls(
+                ts=raw["ts"],
+                books_total=raw["books_total"],
+                books_used=raw["books_used"],
+                opportunities=raw["opportunities"],
+                degraded_reason=raw["degraded_reason"],
+                degraded_since=raw["degraded_since"],
+                errors=tuple(raw["errors"]),
+            )
+        except (KeyError, TypeError):
+            return None
+        numbers = (status.ts, status.books_total, status.books_used, status.opportunities)
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+            return None
+        if not isinstance(status.degraded_reason, str) or not all(isinstance(e, str) for e in status.errors):
+            return None
+        if status.degraded_since is not None and not isinstance(status.degraded_since, int):
+            return None
+        return status
+
+    def following(self, previous: ScanStatus | None) -> ScanStatus:
+        """This status with its degraded streak carried on from the previous scan's."""
+        if not self.degraded:
+            return self
+        since = previous.degraded_since if previous is not None and previous.degraded else None
+        return ScanStatus(
+            self.ts,
+            self.books_total,
+            self.books_used,
+            self.opportunities,
+            self.degraded_reason,
+            since if since is not None else self.ts,
+            self.errors,
+        )
+
+
 class ScanFeed(Protocol):
     def publish(self, message: ScanMessage) -> None:
         """Append one scan's message. Raises StoreUnavailable when the feed cannot be reached."""
+        ...
+
+    def set_status(self, status: ScanStatus) -> None:
+        """Replace the latest scan's status. Raises StoreUnavailable."""
+        ...
+
+    def status(self) -> ScanStatus | None:
+        """The latest scan's status, None before the first one. Raises StoreUnavailable."""
         ...
 
     def read(self, count: int = 10) -> list[ScanMessage]:
@@ -124,11 +205,20 @@ class MemoryScanFeed:
             raise ValueError(f"the feed must keep at least 1 message, got {maxlen}")
         self._lock = threading.Lock()
         self._messages: deque[bytes] = deque(maxlen=maxlen)
+        self._status: ScanStatus | None = None
 
     def publish(self, message: ScanMessage) -> None:
         payload = orjson.dumps(message.as_dict())
         with self._lock:
             self._messages.append(payload)
+
+    def set_status(self, status: ScanStatus) -> None:
+        with self._lock:
+            self._status = status
+
+    def status(self) -> ScanStatus | None:
+        with self._lock:
+            return self._status
 
     def read(self, count: int = 10) -> list[ScanMessage]:
         if count <= 0:
@@ -147,6 +237,7 @@ class RedisScanFeed:
             raise ValueError(f"the feed must keep at least 1 message, got {maxlen}")
         self.url = redact_url(url)
         self.stream = stream
+        self.status_key = f"{stream}:status"
         self.maxlen = maxlen
         self._client = redis_client(url, client_name="arbscan-feed")
 
@@ -157,6 +248,21 @@ class RedisScanFeed:
         payload = orjson.dumps(message.as_dict())
         with talking_to(self.url, "publish to the feed"):
             self._client.xadd(self.stream, {_DATA: payload}, maxlen=self.maxlen, approximate=True)
+
+    def set_status(self, status: ScanStatus) -> None:
+        with talking_to(self.url, "record the scan status"):
+            self._client.set(self.status_key, orjson.dumps(status.as_dict()))
+
+    def status(self) -> ScanStatus | None:
+        with talking_to(self.url, "read the scan status"):
+            raw = self._client.get(self.status_key)
+        try:
+            status = ScanStatus.parse(orjson.loads(raw)) if raw is not None else None
+        except orjson.JSONDecodeError:
+            status = None
+        if raw is not None and status is None:
+            logger.warning("malformed scan status ignored", extra={"key": self.status_key, "value": brief(raw, 200)})
+        return status
 
     def read(self, count: int = 10) -> list[ScanMessage]:
         if count <= 0:

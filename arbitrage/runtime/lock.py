@@ -1,11 +1,15 @@
-"""The scan lock: one scan at a time, across every process that shares the book store.
+"""Leases: one scan at a time (and one beat scheduler) across every process that shares
+the store.
 
-A hold is a token with a time to live: whoever holds the token may check and free the
-hold (a sharded scan takes it in the process that fans out and frees it in the one that
-merges), and a holder that dies never blocks the scans after it for longer than the TTL.
+A lease is a token with a time to live, shorter than one scan interval. Whoever holds the
+token may renew, check and free it (a sharded scan takes it in the process that fans out,
+its shards renew it, the merge frees it); a holder that dies stops renewing, so the lease
+is gone within one TTL and the next scan runs on time. `scan_guard` renews the lease from
+a thread of its own while the scan it guards runs.
 
-Two locks share one contract (tests/arbitrage/runtime/test_lock.py): `RedisScanLock`
-(every worker on one Redis) and `MemoryScanLock` (the threads of one process: the demo).
+Two implementations share one contract (tests/arbitrage/runtime/test_lock.py):
+`RedisLease` (every process on one Redis) and `MemoryLease` (the threads of one process:
+the demo).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from redis.exceptions import RedisError
+from redis.exceptions import LockNotOwnedError, RedisError
 from redis.lock import Lock
 
 from exchanges.store.base import StoreUnavailable
@@ -29,30 +33,38 @@ from kernel.text import redact_url
 logger = logging.getLogger(__name__)
 
 
-class ScanLock(Protocol):
+class Lease(Protocol):
     def acquire(self, ttl_sec: float) -> str | None:
-        """A token for a new hold of `ttl_sec`, or None while another hold is on. Raises
-        StoreUnavailable when the lock's service cannot be reached."""
+        """A token for a new lease of `ttl_sec`, or None while another lease is on. Raises
+        StoreUnavailable when the lease's service cannot be reached."""
+        ...
+
+    def renew(self, token: str, ttl_sec: float) -> bool:
+        """Extend the lease of `token` to `ttl_sec` from now; False when it is no longer
+        held (it expired, perhaps taken since). Raises StoreUnavailable."""
         ...
 
     def held(self, token: str) -> bool:
-        """Whether the hold of `token` is still on (not expired, not freed). Raises
+        """Whether the lease of `token` is still on (not expired, not freed). Raises
         StoreUnavailable."""
         ...
 
     def release(self, token: str) -> None:
-        """Free the hold of `token`; a hold that expired (perhaps taken since by another
-        scan) or a lock that cannot be reached is left alone."""
+        """Free the lease of `token`; a lease that expired (perhaps taken since by another
+        holder) or a service that cannot be reached is left alone."""
         ...
 
     def locked(self) -> bool:
-        """Whether any hold is on now (a scan is running). Raises StoreUnavailable."""
+        """Whether any lease is on now. Raises StoreUnavailable."""
         ...
 
     def close(self) -> None: ...
 
 
-class MemoryScanLock:
+ScanLock = Lease  # the lease one scan at a time holds
+
+
+class MemoryLease:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._guard = threading.Lock()
@@ -66,6 +78,14 @@ class MemoryScanLock:
                 return None
             self._token, self._until = uuid.uuid4().hex, now + ttl_sec
             return self._token
+
+    def renew(self, token: str, ttl_sec: float) -> bool:
+        with self._guard:
+            now = self._clock()
+            if token != self._token or now >= self._until:
+                return False
+            self._until = now + ttl_sec
+            return True
 
     def held(self, token: str) -> bool:
         with self._guard:
@@ -81,32 +101,39 @@ class MemoryScanLock:
             return self._token is not None and self._clock() < self._until
 
     def close(self) -> None:
-        """Nothing to release; here so both locks can be closed alike."""
+        """Nothing to release; here so both leases can be closed alike."""
 
 
-class RedisScanLock:
+class RedisLease:
     def __init__(self, url: str, key: str = "scan-lock") -> None:
         self.url = redact_url(url)
         self.key = key
-        self._client = redis_client(url, client_name="arbscan-lock")
+        self._client = redis_client(url, client_name="arbscan-lease")
 
     def __repr__(self) -> str:
-        return f"RedisScanLock({self.url!r}, key={self.key!r})"
+        return f"RedisLease({self.url!r}, key={self.key!r})"
 
     def _lock(self, ttl_sec: float, token: str | None = None) -> Lock:
         lock = self._client.lock(self.key, timeout=ttl_sec)
         if token is not None:
-            lock.local.token = token.encode()  # what acquire() stores: the hold is ours to check or free
+            lock.local.token = token.encode()  # what acquire() stores: the lease is ours to use
         return lock
 
     def acquire(self, ttl_sec: float) -> str | None:
         token = uuid.uuid4().hex
-        with talking_to(self.url, "take the scan lock"):
+        with talking_to(self.url, f"take the lease {self.key}"):
             acquired = self._lock(ttl_sec).acquire(blocking=False, token=token)
         return token if acquired else None
 
+    def renew(self, token: str, ttl_sec: float) -> bool:
+        with talking_to(self.url, f"renew the lease {self.key}"):
+            try:
+                return bool(self._lock(ttl_sec, token).extend(ttl_sec, replace_ttl=True))
+            except LockNotOwnedError:  # expired, perhaps taken since
+                return False
+
     def held(self, token: str) -> bool:
-        with talking_to(self.url, "check the scan lock"):
+        with talking_to(self.url, f"check the lease {self.key}"):
             return bool(self._lock(1.0, token).owned())  # the TTL only matters to acquire()
 
     def release(self, token: str) -> None:
@@ -114,18 +141,46 @@ class RedisScanLock:
             self._lock(1.0, token).release()
 
     def locked(self) -> bool:
-        with talking_to(self.url, "check the scan lock"):
+        with talking_to(self.url, f"check the lease {self.key}"):
             return bool(self._lock(1.0).locked())
 
     def close(self) -> None:
         self._client.close()
 
 
+class Renewer:
+    """Renews a lease from a thread of its own every third of its TTL until stopped. A
+    renewal that finds the lease gone (or its service down) is logged; the holder's work
+    goes on, and a newer holder's lease is never touched."""
+
+    def __init__(self, lease: Lease, token: str, ttl_sec: float) -> None:
+        self._lease, self._token, self._ttl = lease, token, ttl_sec
+        self._stop = threading.Event()
+        self.lost = False
+        self._thread = threading.Thread(target=self._run, name="lease-renewer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._ttl / 3.0):
+            try:
+                if not self._lease.renew(self._token, self._ttl):
+                    self.lost = True
+                    logger.warning("lease lost while its holder was still working", extra={"ttl_sec": self._ttl})
+                    return
+            except StoreUnavailable as exc:
+                logger.warning("lease not renewed: its service is unavailable", extra={"error": str(exc)})
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 @contextmanager
-def scan_guard(lock: ScanLock, ttl_sec: float = 60.0) -> Iterator[bool]:
+def scan_guard(lock: Lease, ttl_sec: float = 10.0) -> Iterator[bool]:
     """Yields True when this caller may scan now, False when a scan is already running
     (here or, with Redis, in any worker): an overrunning scan never piles up behind
-    itself. While the lock cannot be reached the scan runs and reports the outage itself."""
+    itself. The lease is renewed while the scan runs and freed after it. While the lease's
+    service cannot be reached the scan runs and reports the outage itself."""
     try:
         token = lock.acquire(ttl_sec)
     except StoreUnavailable as exc:
@@ -133,8 +188,12 @@ def scan_guard(lock: ScanLock, ttl_sec: float = 60.0) -> Iterator[bool]:
         logger.debug("scan lock unavailable; scanning without it", extra={"error": str(exc)})
         yield True
         return
+    if token is None:
+        yield False
+        return
+    renewer = Renewer(lock, token, ttl_sec)
     try:
-        yield token is not None
+        yield True
     finally:
-        if token is not None:
-            lock.release(token)
+        renewer.stop()
+        lock.release(token)

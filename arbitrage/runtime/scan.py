@@ -2,91 +2,84 @@
 demo's timer call.
 
 One scan = one coherent slice of every book (one store round trip, one `now`), the engine,
-then the audit (episodes in the database) and the feed (stream + channel group). A missing
-Redis or database never crashes it: the scan reports what failed and the next one retries.
-Scans whose audit could not be written are kept (bounded) and written, in order, before
-the next scan's, so no audit row is lost to a transient database error.
+then the audit and the feed. The audit goes through the durable audit log
+(arbitrage.runtime.audit_log): the scan appends its outcome and drains the log in order,
+so a database outage or a dying worker loses no scan and never reorders the episodes. A
+missing Redis or database never crashes a scan: it reports what failed and the next one
+retries. A scan that could use no book, or fewer than half of them, is degraded: a
+warning, a metric, /readyz and the dashboard say so; it is never an "ok" scan.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db import DatabaseError, close_old_connections
 
-from arbitrage import audit, metrics
+from arbitrage import metrics
+from arbitrage.audit import ScanOutcome, apply_scan
 from arbitrage.engine.scan import scan_books
 from arbitrage.engine.types import ExchangeBookCounts, Opportunity, ScanParams
+from arbitrage.runtime.audit_log import drain
 from arbitrage.runtime.config import load_config
-from arbitrage.runtime.feed import ScanFeed, ScanMessage, publish_scan
+from arbitrage.runtime.feed import ScanMessage, ScanStatus, publish_scan
 from arbitrage.runtime.services import Services, get_services
 from exchanges.store.base import StoreUnavailable
 from kernel.clock import now_ms as clock_ms
 
 logger = logging.getLogger(__name__)
 
-MAX_PENDING_SCANS = 720  # an hour of 5 s scans
-
-
-@dataclass(slots=True)
-class _PendingAudit:
-    found: list[Opportunity]
-    scanned_at: datetime
-    settings_snapshot: dict[str, Any]
-
 
 @dataclass(slots=True)
 class ScanReport:
     ok: bool
-    ts: int
+    ts: int  # also the scan's id
     opportunities: int = 0
     books_total: int = 0
     books_used: int = 0
+    books_stale: int = 0
+    books_unhealthy: int = 0
+    books_future: int = 0
     corrupt_books: int = 0
+    degraded_reason: str = ""
     duration_ms: float = 0.0
-    persisted: bool = False
+    persisted: bool = False  # this scan reached the audit
+    audit_pending: int = 0  # scans still waiting for the database
     published: bool = False
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.degraded_reason)
+
+    def count_books(self, counts: Mapping[str, ExchangeBookCounts]) -> None:
+        self.books_stale = sum(c.stale for c in counts.values())
+        self.books_unhealthy = sum(c.unhealthy for c in counts.values())
+        self.books_future = sum(c.future for c in counts.values())
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-class _PendingAudits:
-    """Scans of this process whose audit is not written yet, oldest first."""
-
-    def __init__(self) -> None:
-        self.scans: deque[_PendingAudit] = deque(maxlen=MAX_PENDING_SCANS)
-        self.lock = threading.Lock()
-
-
-_pending = _PendingAudits()
-
-
-def _write_audits(report: ScanReport, scan: _PendingAudit) -> None:
-    with _pending.lock:
-        queue = _pending.scans
-        queue.append(scan)
-        while queue:
-            head = queue[0]
-            try:
-                audit.record_scan(head.found, head.scanned_at, head.settings_snapshot)
-            except DatabaseError as exc:
-                close_old_connections()
-                report.errors.append(f"audit not written, {len(queue)} scan(s) kept for retry: {exc}")
-                logger.warning("audit write failed; will retry", extra={"pending": len(queue), "error": str(exc)})
-                break
-            queue.popleft()
-        else:
-            report.persisted = True
-        metrics.PENDING_AUDIT.set(len(queue))
+def degradation(report: ScanReport) -> str:
+    """Why the scan's slice cannot be trusted to show the market, or "" when it can."""
+    seen = report.books_total + report.corrupt_books
+    if seen == 0:
+        return "no book in the store: is ingest running?"
+    unusable = report.books_stale + report.books_unhealthy + report.books_future + report.corrupt_books
+    if report.books_used > 0 and unusable <= report.books_used:
+        return ""
+    what = (
+        f"{report.books_stale} stale, {report.books_unhealthy} unhealthy, "
+        f"{report.books_future} stamped in the future, {report.corrupt_books} corrupt"
+    )
+    if report.books_used == 0:
+        return f"no usable book of {seen}: {what}"
+    return f"most books unusable, {report.books_used} used of {seen}: {what}"
 
 
 def run_scan(
@@ -107,8 +100,10 @@ def run_scan(
         book_slice = services.store.read_all()
     except StoreUnavailable as exc:
         report.errors.append(str(exc))
+        report.degraded_reason = "the book store is unavailable"
         logger.error("scan skipped: book store unavailable", extra={"error": str(exc)})
         metrics.SCANS.labels("store_unavailable").inc()
+        metrics.SCAN_DEGRADED.set(1)
         return report
 
     result = scan_books(book_slice.books, now_ms, params, fees)
@@ -119,7 +114,7 @@ def run_scan(
         report,
         result.opportunities,
         params,
-        services.feed,
+        services,
         book_counts=result.per_exchange,
         persist=persist,
         publish=publish,
@@ -131,20 +126,22 @@ def record_and_publish(
     report: ScanReport,
     found: list[Opportunity],
     params: ScanParams,
-    feed: ScanFeed,
+    services: Services,
     *,
     book_counts: Mapping[str, ExchangeBookCounts],
     persist: bool,
     publish: bool,
     started: float,
     clock: Callable[[], float] = time.perf_counter,
-    **log_extra: Any,
+    shards: int = 1,
 ) -> ScanReport:
-    """The end every scan shares, whole (`run_scan`) or merged from shards: metrics, the
-    audit of `found` as the scan of `report.ts`, the feed message, the verdict and the log
-    line. `started` is when the scan began on `clock` (the merge of a sharded scan runs in
-    another process than its dispatch, so it passes wall-clock time)."""
+    """The end every scan shares, whole (`run_scan`) or merged from shards: the verdict,
+    metrics, the audit of `found` as the scan of `report.ts`, the feed message and status,
+    and the log line. `started` is when the scan began on `clock` (the merge of a sharded
+    scan runs in another process than its dispatch, so it passes wall-clock time)."""
     report.opportunities = len(found)
+    report.count_books(book_counts)
+    report.degraded_reason = degradation(report)
     metrics.CORRUPT_BOOKS.inc(report.corrupt_books)
     metrics.record_book_counts(book_counts)
     for item in found:
@@ -152,26 +149,96 @@ def record_and_publish(
         metrics.NET_EDGE.observe(item.net_edge_pct)
 
     if persist:
-        scanned_at = datetime.fromtimestamp(report.ts / 1000, tz=UTC)
-        _write_audits(report, _PendingAudit(found, scanned_at, params.as_dict()))
+        report.duration_ms = (clock() - started) * 1000
+        _audit(report, _outcome(report, found, params, shards), services)
     if publish:
-        publish_scan(feed, ScanMessage.of(report.ts, found))
+        publish_scan(services.feed, ScanMessage.of(report.ts, found))
         report.published = True
+        _set_status(report, services)
 
-    report.ok = not report.errors
+    report.ok = not report.errors and not report.degraded
     report.duration_ms = (clock() - started) * 1000
     metrics.SCAN_DURATION.observe(report.duration_ms / 1000)
-    metrics.SCANS.labels("ok" if report.ok else "degraded").inc()
-    logger.info(
-        "scan done",
-        extra={
-            "books": report.books_total,
-            "used": report.books_used,
-            "corrupt": report.corrupt_books,
-            "found": report.opportunities,
-            "ms": round(report.duration_ms, 1),
-            "persisted": report.persisted,
-            **log_extra,
-        },
-    )
+    metrics.SCANS.labels("degraded" if report.degraded else "ok" if report.ok else "failed").inc()
+    metrics.SCAN_DEGRADED.set(1 if report.degraded else 0)
+    metrics.LAST_SCAN.set(report.ts / 1000)
+    extra = {
+        "scan": report.ts,
+        "books": report.books_total,
+        "used": report.books_used,
+        "stale": report.books_stale,
+        "unhealthy": report.books_unhealthy,
+        "future": report.books_future,
+        "corrupt": report.corrupt_books,
+        "found": report.opportunities,
+        "ms": round(report.duration_ms, 1),
+        "persisted": report.persisted,
+        "audit_pending": report.audit_pending,
+        "shards": shards,
+    }
+    if report.degraded:
+        logger.warning(f"scan degraded: {report.degraded_reason}", extra=extra)
+    else:
+        logger.info("scan done", extra=extra)
     return report
+
+
+def _outcome(report: ScanReport, found: list[Opportunity], params: ScanParams, shards: int) -> ScanOutcome:
+    return ScanOutcome(
+        id=report.ts,
+        duration_ms=report.duration_ms,
+        books_total=report.books_total,
+        books_used=report.books_used,
+        books_stale=report.books_stale,
+        books_unhealthy=report.books_unhealthy,
+        books_future=report.books_future,
+        books_corrupt=report.corrupt_books,
+        opportunities=found,
+        settings_snapshot=params.as_dict(),
+        degraded_reason=report.degraded_reason,
+        errors=list(report.errors),
+        shards=shards,
+    )
+
+
+def _audit(report: ScanReport, outcome: ScanOutcome, services: Services) -> None:
+    """Into the durable log, then the log into the database, oldest first."""
+    try:
+        services.audit.append(outcome)
+    except StoreUnavailable as exc:
+        # No log to keep it in: straight to the database, or lost (and said so).
+        report.errors.append(f"audit log unavailable, writing directly: {exc}")
+        try:
+            apply_scan(outcome)
+            report.persisted = True
+        except DatabaseError as db_exc:
+            close_old_connections()
+            report.errors.append(f"scan {outcome.id} lost to the audit: Redis and the database both failed: {db_exc}")
+            logger.error("scan lost to the audit", extra={"scan": outcome.id, "error": str(db_exc)})
+        return
+    try:
+        drained = drain(services.audit, apply_scan)
+    except StoreUnavailable as exc:
+        report.errors.append(f"audit log unavailable, the scan waits in it: {exc}")
+        return
+    report.persisted = outcome.id in drained.outcomes
+    report.audit_pending = drained.left
+    metrics.PENDING_AUDIT.set(drained.left)
+    if drained.error is not None:
+        report.errors.append(f"audit not written, {drained.left} scan(s) wait in the audit log: {drained.error}")
+        logger.warning("audit write failed; the scans wait in the audit log", extra={"pending": drained.left})
+
+
+def _set_status(report: ScanReport, services: Services) -> None:
+    status = ScanStatus(
+        ts=report.ts,
+        books_total=report.books_total,
+        books_used=report.books_used,
+        opportunities=report.opportunities,
+        degraded_reason=report.degraded_reason,
+        errors=tuple(report.errors),
+    )
+    try:
+        services.feed.set_status(status.following(services.feed.status()))
+    except StoreUnavailable as exc:
+        report.errors.append(f"scan status not recorded: {exc}")

@@ -1,13 +1,26 @@
-"""A beat schedule whose interval follows ScannerSettings.scan_interval_sec, so an admin's
-change applies without restarting beat."""
+"""Celery beat's side of the scan cadence.
+
+- `ScannerIntervalSchedule`: the scan's interval follows ScannerSettings.scan_interval_sec,
+  so an admin's change applies without restarting beat.
+- `LeaderScheduler`: exactly one beat sends tasks, however many run. Each holds off until it
+  holds the leader lease (Redis in full mode) and renews it at every tick; a second beat
+  started by mistake waits, and takes over within one lease when the leader dies. The
+  schedule lives in memory, so beat writes no state file.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.beat import Scheduler
 from celery.schedules import schedstate, schedule
+
+from exchanges.store.base import StoreUnavailable
+
+logger = logging.getLogger(__name__)
 
 
 class ScannerIntervalSchedule(schedule):
@@ -37,3 +50,51 @@ class ScannerIntervalSchedule(schedule):
 
     def __repr__(self) -> str:
         return f"<ScannerIntervalSchedule: every {self.run_every.total_seconds()} s>"
+
+
+class LeaderScheduler(Scheduler):
+    """celery beat's in-memory scheduler, sending only while it holds the leader lease."""
+
+    #: The lease's time to live: how long a dead leader's lease outlives it. Ticks come at
+    #: least three times per lease, so a live leader always renews in time.
+    lease_sec = 6.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._token: str | None = None
+        super().__init__(*args, **kwargs)
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        if not self._leading():
+            return self.lease_sec / 3
+        delay: float = super().tick(*args, **kwargs)
+        return min(delay, self.lease_sec / 3)
+
+    def _leading(self) -> bool:
+        from arbitrage.runtime.services import get_services
+
+        lease = get_services().leader
+        was_leading = self._token is not None
+        try:
+            if self._token is not None and not lease.renew(self._token, self.lease_sec):
+                self._token = None
+            if self._token is None:
+                self._token = lease.acquire(self.lease_sec)
+        except StoreUnavailable as exc:
+            # Without the lease no beat can know it is alone: none sends until it is back.
+            if was_leading:
+                logger.warning("beat: leader lease unavailable; sending nothing", extra={"error": str(exc)})
+            self._token = None
+            return False
+        if self._token is not None and not was_leading:
+            logger.info("beat: this scheduler leads; sending tasks")
+        elif self._token is None and was_leading:
+            logger.warning("beat: leadership lost to another scheduler; standing by")
+        return self._token is not None
+
+    def close(self) -> None:
+        if self._token is not None:
+            from arbitrage.runtime.services import get_services
+
+            get_services().leader.release(self._token)  # the standby takes over at once
+            self._token = None
+        super().close()

@@ -1,18 +1,21 @@
 """The services a scan runs against, chosen from the settings in one place.
 
-Full mode (REDIS_URL set): the Redis book store, the Redis stream feed and the Redis scan
-lock, shared by every process on that Redis. Embedded mode: one in-memory store, feed and
-lock for the whole process (the demo's market thread, scan timer and web server meet
-there). `shared` says which: only a shared store lets Celery split a scan across workers.
+Full mode (REDIS_URL set): the Redis book store, the Redis stream feed, the Redis scan
+lease and the Redis audit log, shared by every process on that Redis. Embedded mode: one
+in-memory store, feed, lease and audit log for the whole process (the demo's market
+thread, scan timer and web server meet there). `shared` says which: only a shared store
+lets Celery split a scan across workers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 
+from arbitrage.runtime.audit_log import AuditLog, MemoryAuditLog, RedisAuditLog
 from arbitrage.runtime.feed import MemoryScanFeed, RedisScanFeed, ScanFeed
-from arbitrage.runtime.lock import MemoryScanLock, RedisScanLock, ScanLock
+from arbitrage.runtime.lock import Lease, MemoryLease, RedisLease, ScanLock
 from exchanges.store import BookStore, MemoryBookStore, RedisBookStore, get_book_store, reset_book_store
 
 
@@ -21,12 +24,21 @@ class Services:
     store: BookStore
     feed: ScanFeed
     lock: ScanLock
+    audit: AuditLog
+    leader: Lease  # held by the one beat scheduler that sends tasks
     shared: bool  # visible to every process (Redis), not only this one
 
 
 def in_memory(store: BookStore | None = None, *, feed_maxlen: int = 1000) -> Services:
     """Services of one process (the embedded demo, tests)."""
-    return Services(store or MemoryBookStore(), MemoryScanFeed(feed_maxlen), MemoryScanLock(), shared=False)
+    return Services(
+        store or MemoryBookStore(),
+        MemoryScanFeed(feed_maxlen),
+        MemoryLease(),
+        MemoryAuditLog(),
+        MemoryLease(),
+        shared=False,
+    )
 
 
 def on_redis(
@@ -41,7 +53,9 @@ def on_redis(
     return Services(
         store or RedisBookStore(url, key_prefix),
         RedisScanFeed(url, feed_stream, feed_maxlen),
-        RedisScanLock(url, f"{key_prefix}scan-lock"),
+        RedisLease(url, f"{key_prefix}scan-lock"),
+        RedisAuditLog(url, f"{key_prefix}audit"),
+        RedisLease(url, f"{key_prefix}beat-leader"),
         shared=True,
     )
 
@@ -64,8 +78,8 @@ def get_services() -> Services:
                 cached = on_redis(url, key_prefix=prefix, feed_stream=stream, feed_maxlen=maxlen, store=store)
             elif cached is None:
                 cached = in_memory(store, feed_maxlen=settings.FEED_MAXLEN)
-            else:  # the store was reset: keep the feed and lock
-                cached = Services(store, cached.feed, cached.lock, cached.shared)
+            else:  # the store was reset: keep the rest
+                cached = dataclasses.replace(cached, store=store)
             _cache[config] = cached
         return cached
 
@@ -79,4 +93,6 @@ def reset_services() -> None:
     for services in cached:
         services.feed.close()
         services.lock.close()
+        services.audit.close()
+        services.leader.close()
     reset_book_store()

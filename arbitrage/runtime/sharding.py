@@ -203,6 +203,8 @@ def scan_shard(
             by_symbol.setdefault(book.symbol, []).append(book)
         elif state == "stale":
             count.stale += 1
+        elif state == "future":
+            count.future += 1
         else:
             count.unhealthy += 1
     by_exchange: dict[str, list[OrderBookSnapshot]] = {}
@@ -270,6 +272,7 @@ def merge_shards(results: Sequence[ShardResult], shards: int) -> MergedScan:
             total.used += count["used"]
             total.stale += count["stale"]
             total.unhealthy += count["unhealthy"]
+            total.future += count["future"]
     return MergedScan(
         opportunities=sort_opportunities(item for part in parts for item in part.opportunities),
         books_total=sum(part.books_total for part in parts),

@@ -30,6 +30,7 @@ import orjson
 
 from exchanges import registry
 from exchanges.connectors.runner import BackoffPolicy
+from kernel.text import brief, name_of
 
 RESERVED = ("connector", "backoff")
 
@@ -142,7 +143,8 @@ def parse_ingest_config(raw: Any, source: str = "ccxt config") -> IngestConfig:
             continue
         if key not in registry.BY_ID:
             raise CcxtConfigError(
-                f"{source}: unknown exchange {key!r}; use one of {', '.join(registry.IDS)}, or {' / '.join(RESERVED)}"
+                f"{source}: unknown exchange {brief(key, 40)}; use one of {', '.join(registry.IDS)}, "
+                f"or {' / '.join(RESERVED)}"
             )
         if not isinstance(entry, dict):
             raise CcxtConfigError(f"{source}: {key}: expected an object, got {type(entry).__name__}")
@@ -174,13 +176,13 @@ def _connector_values(raw: Any, where: str) -> dict[str, Any]:
                 values[key] = None
                 continue
             if isinstance(value, bool) or not isinstance(value, int):
-                raise CcxtConfigError(f"{where}.{key}: expected a whole number, got {value!r}")
+                raise CcxtConfigError(f"{where}.{key}: expected a whole number, got {brief(value)}")
             values[key] = value
         elif key in _FLOAT_FIELDS:
             values[key] = _number(value, f"{where}.{key}")
         else:
             known = ", ".join(sorted(_INT_FIELDS | _FLOAT_FIELDS))
-            raise CcxtConfigError(f"{where}: unknown setting {key!r}; known: {known}")
+            raise CcxtConfigError(f"{where}: unknown setting {brief(key, 40)}; known: {known}")
     return values
 
 
@@ -190,7 +192,8 @@ def _backoff(raw: Any, where: str) -> BackoffPolicy:
     unknown = set(raw) - _BACKOFF_FIELDS
     if unknown:
         raise CcxtConfigError(
-            f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_BACKOFF_FIELDS))}"
+            f"{where}: unknown setting(s) {', '.join(name_of(key) for key in sorted(unknown))}; "
+            f"known: {', '.join(sorted(_BACKOFF_FIELDS))}"
         )
     values = {key: _number(value, f"{where}.{key}") for key, value in raw.items()}
     try:
@@ -201,5 +204,5 @@ def _backoff(raw: Any, where: str) -> BackoffPolicy:
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CcxtConfigError(f"{where}: expected a number, got {value!r}")
+        raise CcxtConfigError(f"{where}: expected a number, got {brief(value)}")
     return float(value)

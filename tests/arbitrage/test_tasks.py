@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from arbitrage.models import Episode, ScannerSettings
-from arbitrage.runtime.schedules import ScannerIntervalSchedule
+from arbitrage.models import Episode
 from arbitrage.runtime.services import get_services, reset_services
 from config.celery import app
 from tests.conftest import in_process_worker
@@ -50,16 +49,3 @@ def test_worker_scans_books_in_redis_and_audits_episodes_in_postgres(requires_po
     # The same scan was published to the feed stream in Redis.
     feed = get_services().feed.read(1)
     assert feed and feed[-1].items[0]["buy_exchange"] == "binance"
-
-
-@pytest.mark.django_db
-def test_beat_interval_follows_the_admin_setting_without_restart():
-    schedule = ScannerIntervalSchedule(refresh_sec=0)
-    ScannerSettings.load()
-    schedule.is_due(schedule.now())
-    assert schedule.run_every.total_seconds() == 5
-    row = ScannerSettings.load()
-    row.scan_interval_sec = 30
-    row.save()
-    schedule.is_due(schedule.now())
-    assert schedule.run_every.total_seconds() == 30

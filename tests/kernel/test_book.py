@@ -339,6 +339,8 @@ def test_accepted_levels_always_satisfy_the_invariants(book: OrderBookSnapshot, 
         (10_001, True, "stale"),
         (0, False, "unhealthy"),
         (60_000, False, "unhealthy"),  # unhealthy says more than stale
+        (-10_000, True, "fresh"),  # ahead of our clock within the bound: skew we tolerate
+        (-10_001, True, "future"),  # further ahead: a clock not to trust
     ],
 )
 def test_the_usable_book_rule(age_ms: int, healthy: bool, state: str) -> None:

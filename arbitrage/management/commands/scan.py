@@ -85,6 +85,7 @@ class Command(OneLineErrorCommand):
                 "used": result.books_used,
                 "stale": result.skipped_stale,
                 "unhealthy": result.skipped_unhealthy,
+                "future": result.skipped_future,
                 "opportunities": len(result.opportunities),
             },
         )
@@ -205,7 +206,8 @@ def format_table(result: ScanResult) -> str:
         lines.append("(no opportunities)")
     lines.append(
         f"{result.books_total} books: {result.books_used} used, {result.skipped_stale} stale, "
-        f"{result.skipped_unhealthy} unhealthy; spatial {result.spatial_ms:.1f} ms, "
+        f"{result.skipped_unhealthy} unhealthy, {result.skipped_future} from the future; "
+        f"spatial {result.spatial_ms:.1f} ms, "
         f"triangular {result.triangular_ms:.1f} ms"
     )
     return "\n".join(lines)

@@ -331,7 +331,8 @@
     $("health-note").textContent = `Books go stale after ${report.stale_after_sec} s${corrupt}.`;
     const rows = report.exchanges.map((ex) => {
       state.exchanges.add(ex.exchange);
-      const none = ex.fresh + ex.stale + ex.unhealthy === 0;
+      const bad = ex.unhealthy + (ex.future || 0); // a book stamped ahead of our clock is not trusted either
+      const none = ex.fresh + ex.stale + bad === 0;
       const lag = ex.max_lag_ms === null ? "–" : ex.max_lag_ms < 1000 ? `${ex.max_lag_ms} ms` : `${(ex.max_lag_ms / 1000).toFixed(1)} s`;
       return el(
         "tr",
@@ -339,7 +340,7 @@
         el("td", {}, ex.exchange),
         el("td", { class: "num" }, ex.fresh),
         el("td", { class: `num${ex.stale ? " warn" : ""}` }, ex.stale),
-        el("td", { class: `num${ex.unhealthy ? " bad" : ""}` }, ex.unhealthy),
+        el("td", { class: `num${bad ? " bad" : ""}` }, bad),
         el("td", { class: "num" }, lag),
         el("td", { class: "num" }, ex.last_update === null ? "–" : ago(report.ts - ex.last_update)),
       );

@@ -23,6 +23,18 @@ def test_stale_books_are_skipped_at_the_boundary() -> None:
     assert len(longer.opportunities) == 1
 
 
+def test_books_stamped_in_the_future_are_not_trusted() -> None:
+    # An hour ahead (a clock gone wrong) would otherwise look fresh for an hour.
+    ahead = scan_books(pair(ts_ingest=NOW + 3_600_000), NOW, ScanParams(), FeeSchedule())
+    assert ahead.opportunities == [] and ahead.skipped_future == 1 and ahead.books_used == 1
+    assert ahead.per_exchange["okx"].future == 1
+    # Up to stale_after_sec ahead is clock skew the scan tolerates, ts_event included.
+    skewed = scan_books(pair(ts_ingest=NOW + 10_000, lag_ms=0), NOW, ScanParams(), FeeSchedule())
+    assert skewed.skipped_future == 0 and len(skewed.opportunities) == 1
+    event_ahead = scan_books(pair(ts_ingest=NOW, lag_ms=-10_001), NOW, ScanParams(), FeeSchedule())
+    assert event_ahead.skipped_future == 1 and event_ahead.opportunities == []
+
+
 def test_unhealthy_books_are_skipped() -> None:
     result = scan_books(pair(healthy=False), NOW, ScanParams(), FeeSchedule())
     assert result.opportunities == []
@@ -40,9 +52,9 @@ def test_statistics_per_exchange() -> None:
     assert (result.books_total, result.books_used, result.skipped_stale, result.skipped_unhealthy) == (5, 2, 1, 2)
     counts = {name: c.as_dict() for name, c in result.per_exchange.items()}
     assert counts == {
-        "okx": {"used": 1, "stale": 1, "unhealthy": 1},
-        "binance": {"used": 1, "stale": 0, "unhealthy": 0},
-        "kraken": {"used": 0, "stale": 0, "unhealthy": 1},
+        "okx": {"used": 1, "stale": 1, "unhealthy": 1, "future": 0},
+        "binance": {"used": 1, "stale": 0, "unhealthy": 0, "future": 0},
+        "kraken": {"used": 0, "stale": 0, "unhealthy": 1, "future": 0},
     }
     assert result.spatial_ms >= 0 and result.triangular_ms >= 0
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from arbitrage.runtime.lock import MemoryScanLock, RedisScanLock, ScanLock, scan_guard
+from arbitrage.runtime.lock import MemoryLease, RedisLease, ScanLock, scan_guard
 
 # Two handles on one lock: in Redis, two processes (the fan-out and the merge of a sharded
 # scan); in memory, two threads of one process.
@@ -18,12 +18,12 @@ Pair = tuple[ScanLock, ScanLock]
 @pytest.fixture(params=["memory", "redis"])
 def locks(request: pytest.FixtureRequest) -> Iterator[Pair]:
     if request.param == "memory":
-        lock = MemoryScanLock()
+        lock = MemoryLease()
         yield lock, lock
         return
     request.getfixturevalue("redis_client")
     url, key = request.getfixturevalue("redis_url"), f"lock-{uuid.uuid4().hex[:12]}"
-    first, second = RedisScanLock(url, key), RedisScanLock(url, key)
+    first, second = RedisLease(url, key), RedisLease(url, key)
     yield first, second
     first.close()
     second.close()
@@ -64,3 +64,23 @@ def wait_until(condition: Callable[[], bool], limit_sec: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the hold never expired"
         time.sleep(0.02)
+
+
+def test_a_running_scan_renews_its_lease_past_the_ttl(locks: Pair) -> None:
+    first, second = locks
+    with scan_guard(first, ttl_sec=0.3) as running:
+        assert running
+        time.sleep(1.0)  # three TTLs: only renewal keeps it
+        assert second.locked() and second.acquire(30.0) is None
+    assert not second.locked(), "freed as soon as the scan ends"
+
+
+def test_a_lease_that_expired_is_not_renewed_nor_anyone_elses(locks: Pair) -> None:
+    first, second = locks
+    stale = first.acquire(0.2)
+    assert stale is not None
+    wait_until(lambda: not second.locked())
+    newer = second.acquire(30.0)
+    assert newer is not None
+    assert first.renew(stale, 30.0) is False, "the dead holder's token renews nothing"
+    assert second.held(newer) and second.renew(newer, 30.0)

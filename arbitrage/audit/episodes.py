@@ -1,9 +1,10 @@
-"""The audit: every scan folded into opportunity episodes in the database.
+"""Opportunity episodes: each scan folded into them.
 
 An episode is one opportunity identity (Opportunity.episode_key: type, symbol and the two
 exchanges, or exchange and path) from the scan where it first appears until the first scan
 where it is gone. Each scan updates the open episodes in one transaction: new keys open an
-episode, seen keys refresh it, missing keys close it.
+episode, seen keys refresh it, missing keys close it. Scans reach here in order (see
+arbitrage.audit.scans), so an episode only ever moves forward.
 """
 
 from __future__ import annotations
