@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from arbitrage import filters as language
-from arbitrage.models import Episode
+from arbitrage.models import Episode, ScanRecord
 from exchanges.models import WithdrawalFee
 from kernel.ids import normalize_asset
 
@@ -98,6 +98,13 @@ class RiskFilter(django_filters.ChoiceFilter):
         return qs.filter(risk_flag=value)
 
 
+def _strict_boolean(help_text: str) -> django_filters.TypedChoiceFilter:
+    # django-filter's BooleanFilter reads anything unknown as "no filter": this refuses it.
+    return django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true", help_text=help_text
+    )
+
+
 class EpisodeFilter(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(choices=[(t, t) for t in language.TYPES])
     symbol = SymbolFilter(help_text=language.HELP["symbol"])
@@ -106,12 +113,7 @@ class EpisodeFilter(django_filters.FilterSet):
         field_name="net_edge_pct", lookup_expr="gte", help_text="latest net edge, percent, at least"
     )
     risk = RiskFilter(choices=[(c, c) for c in language.RISK_CHOICES], help_text=language.HELP["risk"])
-    # Strict: django-filter's BooleanFilter reads anything unknown as "no filter".
-    is_open = django_filters.TypedChoiceFilter(
-        choices=[("true", "true"), ("false", "false")],
-        coerce=lambda value: value == "true",
-        help_text="true: still seen in the latest scan",
-    )
+    is_open = _strict_boolean("true: still seen in the latest scan")
     since = InstantFilter(field_name="last_seen", lookup_expr="gte", help_text="seen at or after this time (ISO 8601)")
     until = InstantFilter(
         field_name="first_seen", lookup_expr="lte", help_text="first seen at or before this time (ISO 8601)"
@@ -123,6 +125,17 @@ class EpisodeFilter(django_filters.FilterSet):
     class Meta:
         model = Episode
         fields = ("type", "symbol", "exchange", "min_net_edge", "risk", "is_open", "since", "until")
+
+
+class ScanRecordFilter(django_filters.FilterSet):
+    degraded = _strict_boolean("true: scans that could use no book, or fewer than they could not")
+    status = django_filters.ChoiceFilter(choices=ScanRecord.Status.choices)
+    since = InstantFilter(field_name="started_at", lookup_expr="gte", help_text="at or after this time (ISO 8601)")
+    until = InstantFilter(field_name="started_at", lookup_expr="lte", help_text="at or before this time (ISO 8601)")
+
+    class Meta:
+        model = ScanRecord
+        fields = ("degraded", "status", "since", "until")
 
 
 class WithdrawalFeeFilter(django_filters.FilterSet):

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from arbitrage.admin import ScannerSettingsForm
 from arbitrage.audit import LATEST_FIELDS
 from arbitrage.filters import HELP, RISK_CHOICES, TYPES
-from arbitrage.models import Episode, ScannerSettings
+from arbitrage.models import Episode, ScannerSettings, ScanRecord
 from exchanges.admin import ExchangeForm, WithdrawalFeeForm
 from exchanges.models import Exchange, WithdrawalFee
 from kernel.book import BOOK_STATES
@@ -78,7 +78,7 @@ class FeedFilterQuerySerializer(serializers.Serializer):
     risk = serializers.ChoiceField(choices=RISK_CHOICES, required=False, help_text=HELP["risk"])
 
 
-# --- episodes -------------------------------------------------------------------------------
+# --- episodes and scans ---------------------------------------------------------------------
 
 
 class EpisodeSerializer(serializers.ModelSerializer):
@@ -102,6 +102,30 @@ class EpisodeSerializer(serializers.ModelSerializer):
             *LATEST_FIELDS,
             "details",
             "settings_snapshot",
+        )
+        read_only_fields = fields
+
+
+class ScanRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScanRecord
+        fields = (
+            "id",
+            "started_at",
+            "duration_ms",
+            "books_total",
+            "books_used",
+            "books_stale",
+            "books_unhealthy",
+            "books_future",
+            "books_corrupt",
+            "opportunities",
+            "degraded",
+            "degraded_reason",
+            "errors",
+            "shards",
+            "status",
+            "gap_before_ms",
         )
         read_only_fields = fields
 
@@ -140,6 +164,9 @@ class CorruptBookSerializer(serializers.Serializer):
 class FeedStatusSerializer(serializers.Serializer):
     last_scan_ts = serializers.IntegerField(allow_null=True)
     scan_interval_sec = serializers.FloatField()
+    degraded = serializers.BooleanField(help_text="the last scan could use no book, or fewer than it could not")
+    degraded_reason = serializers.CharField(allow_blank=True)
+    degraded_since = serializers.IntegerField(allow_null=True, help_text="first scan of the degraded streak, ms")
 
 
 class HealthReportSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from api import docs, views
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("episodes", views.EpisodeViewSet, basename="episode")
+router.register("scans", views.ScanRecordViewSet, basename="scan")
 router.register("exchanges", views.ExchangeViewSet, basename="exchange")
 router.register("withdrawal-fees", views.WithdrawalFeeViewSet, basename="withdrawal-fee")
 

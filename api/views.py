@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from api.filters import EpisodeFilter, WithdrawalFeeFilter
+from api.filters import EpisodeFilter, ScanRecordFilter, WithdrawalFeeFilter
 from api.pagination import Pagination
 from api.permissions import IsStaffOrReadOnly
 from api.serializers import (
@@ -31,12 +31,13 @@ from api.serializers import (
     HealthQuerySerializer,
     HealthReportSerializer,
     ScannerSettingsSerializer,
+    ScanRecordSerializer,
     WithdrawalFeeSerializer,
 )
 from arbitrage import filters as language
-from arbitrage.models import Episode, ScannerSettings
+from arbitrage.models import Episode, ScannerSettings, ScanRecord
 from arbitrage.runtime.config import scan_interval_sec
-from arbitrage.runtime.status import current_book_health, latest_scan
+from arbitrage.runtime.status import current_book_health, latest_scan, latest_status
 from exchanges.models import Exchange, WithdrawalFee
 from exchanges.store.base import StoreUnavailable
 from kernel.clock import now_ms
@@ -152,6 +153,20 @@ class EpisodeViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = EpisodeFilter
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: ScanRecordSerializer(many=True), **BAD_REQUEST, **ERRORS}),
+    retrieve=extend_schema(responses={200: ScanRecordSerializer, **ERRORS, **NOT_FOUND}),
+)
+class ScanRecordViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every scan the audit recorded, newest first: its books, what it found, whether it
+    was degraded or reached the audit late, and the gap before it."""
+
+    queryset = ScanRecord.objects.all().order_by("-id")
+    serializer_class = ScanRecordSerializer
+    pagination_class = Pagination
+    filterset_class = ScanRecordFilter
+
+
 class BookHealthView(APIView):
     """Every stored book: fresh, stale (not updated for stale_after_sec) or unhealthy (a gap,
     a bad checksum, a resync), its lag and last update; a summary per enabled exchange; and
@@ -177,6 +192,7 @@ class BookHealthView(APIView):
         try:
             report = current_book_health()
             scan = latest_scan()
+            status = latest_status()
         except StoreUnavailable as exc:
             raise ServiceUnavailable(f"The book store is unavailable: {exc}") from None
 
@@ -195,6 +211,9 @@ class BookHealthView(APIView):
             "feed": {
                 "last_scan_ts": scan.ts if scan else None,
                 "scan_interval_sec": scan_interval_sec(),
+                "degraded": bool(status and status.degraded),
+                "degraded_reason": status.degraded_reason if status else "",
+                "degraded_since": status.degraded_since if status else None,
             },
             "exchanges": report.exchanges,
             "books": report.books,

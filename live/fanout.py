@@ -28,9 +28,13 @@ from arbitrage.runtime.feed import GROUP, GROUP_EVENT, ScanMessage
 logger = logging.getLogger(__name__)
 
 # Membership of the group is renewed this often: it expires in the channel layers (after a
-# day), and a restarted or flushed Redis forgets it at once. A ZADD every few seconds is
-# cheap, and bounds how long such an outage silences this process's feed.
-GROUP_RENEW_SEC = 5.0
+# day), and a restarted or flushed Redis forgets it at once, often without the blocked
+# read noticing (redis-py reconnects it quietly). A ZADD a second is cheap, and a process's
+# feed is back within a second of Redis, before the next scan (every few seconds).
+GROUP_RENEW_SEC = 1.0
+# After the layer failed: first try to join again after this, backing off to the max.
+REJOIN_FIRST_SEC = 0.1
+REJOIN_MAX_SEC = 2.0
 
 
 def encode_scan(message: ScanMessage, filters: OpportunityFilter) -> str:
@@ -45,15 +49,17 @@ class Mailbox:
         self._send_text = send_text
         self._text: str | None = None
         self._ts = -1
+        self._last: tuple[int, str] | None = None  # the newest (ts, text) offered
         self._ready = asyncio.Event()
         self._task = asyncio.create_task(self._run())
 
     def offer(self, ts: int, text: str) -> None:
-        """Queue a scan; an older one than already offered is dropped (a scan read from the
-        store on connect can lose the race with a broadcast)."""
-        if ts < self._ts:
+        """Queue a scan. An older one than already offered is dropped, and so is the very
+        same text again: a scan read from the store on connect can race its own broadcast.
+        The same scan under new filters (another text) is news, and goes out."""
+        if ts < self._ts or (ts, text) == self._last:
             return
-        self._ts, self._text = ts, text
+        self._ts, self._text, self._last = ts, text, (ts, text)
         self._ready.set()
 
     async def _run(self) -> None:
@@ -130,10 +136,15 @@ class FeedHub:
                 # An idle blocking read outlived the client's socket timeout (redis-py's
                 # default equals channels-redis's BZPOPMIN timeout): listen again.
                 continue
-            except Exception:
-                # channels-redis raises while Redis is away; wait, then listen again.
-                logger.exception("feed hub: channel layer receive failed")
-                await asyncio.sleep(1.0)
+            except Exception as exc:
+                # channels-redis raises while Redis is away. A restarted Redis has forgotten
+                # every membership: join again the moment it answers, before listening, so
+                # the first scan published after it returns reaches this process.
+                logger.warning(
+                    "feed hub: channel layer unavailable; rejoining as soon as it answers",
+                    extra={"error": f"{type(exc).__name__}: {exc}"},
+                )
+                await self._rejoin(channel)
                 continue
             if event.get("type") != GROUP_EVENT:
                 continue
@@ -143,13 +154,25 @@ class FeedHub:
                 continue
             self.dispatch(message)
 
+    async def _rejoin(self, channel: str) -> None:
+        delay = REJOIN_FIRST_SEC
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.layer.group_add(GROUP, channel)
+            except Exception:
+                delay = min(delay * 2, REJOIN_MAX_SEC)
+                continue
+            logger.info("feed hub: channel layer back; listening again")
+            return
+
     async def _renew(self, channel: str) -> None:
         while True:
             await asyncio.sleep(GROUP_RENEW_SEC)
             try:
                 await self.layer.group_add(GROUP, channel)
-            except Exception:
-                logger.exception("feed hub: renewing the group membership failed")
+            except Exception as exc:  # the receive loop notices too, and rejoins
+                logger.warning("feed hub: renewing the group membership failed", extra={"error": str(exc)})
 
 
 _hubs: dict[asyncio.AbstractEventLoop, FeedHub] = {}

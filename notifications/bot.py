@@ -8,16 +8,20 @@ import logging
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connections
-from telegram import LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from notifications.commands import respond
-from notifications.sender import hide_token_from_logs
+from notifications.sender import flood_wait_sec, hide_token_from_logs
 
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_SEC = 10
+REPLY_ATTEMPTS = 4
+REPLY_BACKOFF_SEC = 1.0
+MAX_REPLY_WAIT_SEC = 60.0
 
 
 def answer(chat_id: int, username: str, text: str) -> str:
@@ -36,7 +40,32 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     user = update.effective_user
     reply = await sync_to_async(answer)(chat.id, (user.username if user else None) or "", msg.text)
-    await msg.reply_text(reply, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+    await send_reply(msg, reply)
+
+
+async def send_reply(msg: Message, text: str) -> None:
+    """Reply, waiting out Telegram's flood control (429) and retrying a network failure a
+    few times: a user who typed a command gets its answer, late rather than never."""
+    chat_id = msg.chat_id
+    for attempt in range(1, REPLY_ATTEMPTS + 1):
+        try:
+            await msg.reply_text(
+                text, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+            return
+        except RetryAfter as exc:
+            wait = flood_wait_sec(exc)
+            if wait > MAX_REPLY_WAIT_SEC:
+                log.warning("reply dropped: flood wait too long", extra={"chat_id": chat_id, "wait_sec": wait})
+                return
+            log.info("reply waits out a flood wait", extra={"chat_id": chat_id, "wait_sec": wait})
+            await asyncio.sleep(wait)
+        except (NetworkError, TimedOut) as exc:
+            if attempt == REPLY_ATTEMPTS:
+                log.warning("reply not sent", extra={"chat_id": chat_id, "attempts": attempt, "error": str(exc)})
+                return
+            await asyncio.sleep(REPLY_BACKOFF_SEC * 2 ** (attempt - 1))
+    log.warning("reply not sent: flood waits kept coming", extra={"chat_id": chat_id, "attempts": REPLY_ATTEMPTS})
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

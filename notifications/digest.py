@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from arbitrage.filters import OpportunityFilter
@@ -171,6 +171,19 @@ def format_digest(episodes: Sequence[EpisodeView], total: int, dashboard_url: st
     more = total - len(episodes)
     tail = [f"… and {more} more" if more > 0 else "", link]
     return "\n".join([head, *lines, *(t for t in tail if t)])
+
+
+def degraded_notice(reason: str, since_ms: int) -> str:
+    """The message that says the market data went bad (Telegram HTML)."""
+    since = datetime.fromtimestamp(since_ms / 1000, tz=UTC)
+    return (
+        f"⚠️ <b>Market data degraded</b> since {since:%H:%M} UTC: {html.escape(reason)}.\n"
+        "Opportunities may be missing until it recovers; you will be told when it does."
+    )
+
+
+def recovered_notice() -> str:
+    return "✅ <b>Market data back to normal.</b> Digests show the whole market again."
 
 
 def build_digest(

@@ -52,6 +52,11 @@ class Subscriber(models.Model):
         help_text=f"The shared filter language, e.g. {EXAMPLE_FILTERS}; {{}} = everything.",
     )
     last_digest_at = models.DateTimeField(null=True, blank=True)
+    # A run serving this subscriber now (notifications.runner.claim), and until when.
+    send_claim = models.CharField(max_length=32, blank=True, default="", editable=False)
+    sending_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The degraded streak (its first scan, ms) this subscriber was told about; empty: none.
+    degraded_notice_since = models.BigIntegerField(null=True, blank=True, editable=False)
     deactivated_reason = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,17 +1,25 @@
 """One digest run: every active subscriber gets what is new for them, at most once.
 
-The delivery rows are written before each send and confirmed after it. A run that dies in
-between leaves unconfirmed rows, and the next run treats them as sent: a subscriber may
-miss one message after a crash but is never told the same thing twice. A send that
-definitely failed removes its rows again so the next run tries once more."""
+Runs overlap (a run held up by a flood wait, the next period's run, the instant run), so
+each run first claims its subscribers: a subscriber another run is serving is skipped,
+and what was already sent is read after the claim. The delivery rows are written before
+each send and confirmed after it. A run that dies in between leaves unconfirmed rows, and
+the next run treats them as sent: a subscriber may miss one message after a crash but is
+never told the same thing twice; its claim expires after CLAIM_SEC. A send that definitely
+failed removes its rows again so the next run tries once more.
+
+When the scans are degraded (no usable book, or most books unusable) subscribers are told
+so once per degraded streak, and told again when the data is back, rather than the bot
+going quiet with no explanation."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from django.conf import settings
@@ -20,13 +28,18 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from arbitrage.models import Episode
-from notifications.digest import BestFirst, Digest, EpisodeView, build_digest, select
+from arbitrage.runtime.feed import ScanStatus
+from arbitrage.runtime.status import latest_status
+from exchanges.store.base import StoreUnavailable
+from notifications.digest import BestFirst, Digest, EpisodeView, build_digest, degraded_notice, recovered_notice, select
 from notifications.models import Delivery, Subscriber
 from notifications.sender import Outcome
 
 log = logging.getLogger(__name__)
 
 EPISODE_FIELDS = [f for f in EpisodeView.__dataclass_fields__ if f not in ("id",)]
+# How long a claim on a subscriber outlives a run that died while serving it.
+CLAIM_SEC = 900
 
 
 class Sender(Protocol):
@@ -101,44 +114,59 @@ def deliver(sender: Sender, sub: Subscriber, digest: Digest) -> Outcome | None:
 SENDING_MODES = (Subscriber.Mode.DIGEST, Subscriber.Mode.INSTANT)
 
 
+def claim(modes: Sequence[str]) -> tuple[str, list[Subscriber]]:
+    """This run's subscribers: the active ones in `modes` no other run is serving now."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    free = Q(send_claim="") | Q(sending_until__lt=now)
+    Subscriber.objects.filter(free, is_active=True, mode__in=list(modes)).update(
+        send_claim=token, sending_until=now + timedelta(seconds=CLAIM_SEC)
+    )
+    return token, list(Subscriber.objects.filter(send_claim=token).order_by("pk"))
+
+
+def _scan_status() -> ScanStatus | None:
+    try:
+        return latest_status()
+    except StoreUnavailable:
+        return None  # unknown: say nothing about the data rather than something wrong
+
+
+def _notice(sender: Sender, sub: Subscriber, status: ScanStatus | None) -> Outcome | None:
+    """Tell a subscriber the data went degraded (once per streak) or came back; None when
+    there is nothing to say."""
+    if status is None:
+        return None
+    if status.degraded and sub.degraded_notice_since != status.degraded_since:
+        outcome = sender.send(sub.chat_id, degraded_notice(status.degraded_reason, status.degraded_since or status.ts))
+        if outcome is Outcome.SENT:
+            Subscriber.objects.filter(pk=sub.pk).update(degraded_notice_since=status.degraded_since)
+        return outcome
+    if not status.degraded and sub.degraded_notice_since is not None:
+        outcome = sender.send(sub.chat_id, recovered_notice())
+        if outcome is Outcome.SENT:
+            Subscriber.objects.filter(pk=sub.pk).update(degraded_notice_since=None)
+        return outcome
+    return None
+
+
 def run_digests(sender: Sender, now: datetime | None = None, modes: Sequence[str] = SENDING_MODES) -> RunReport:
     """One run for the active subscribers in `modes` (the instant run, every few seconds,
-    asks for instant ones only; the digest period's run for both)."""
+    serves instant ones; the digest period's run, digest ones)."""
     now = now or timezone.now()
     dashboard_url = settings.DASHBOARD_URL
     report = RunReport()
-    subs = list(Subscriber.objects.filter(is_active=True, mode__in=list(modes)).order_by("pk"))
-    if not subs:
-        return report
-    since = min(sub.last_digest_at or sub.created_at for sub in subs)
-    episodes = BestFirst.of(load_episodes(since))
-    sent = load_sent([sub.pk for sub in subs], [ep.id for ep in episodes.episodes])
-    for sub in subs:
-        report.subscribers += 1
-        outcome = Outcome.SENT
-        for digest in messages_for(sub, episodes, sent.get(sub.pk, {}), dashboard_url):
-            result = deliver(sender, sub, digest)
-            if result is None:
-                continue
-            outcome = result
-            report.outcomes[sub.chat_id].append(outcome)
-            if outcome is not Outcome.SENT:
-                break
-            report.messages_sent += 1
-        if outcome is Outcome.BLOCKED:
-            report.blocked += 1
-            Subscriber.objects.filter(pk=sub.pk).update(
-                is_active=False, deactivated_reason=f"blocked the bot ({now:%Y-%m-%d %H:%M} UTC)"
-            )
-            log.info("subscriber blocked the bot: deactivated", extra={"chat_id": sub.chat_id})
-        elif outcome is Outcome.FAILED:
-            # Keep last_digest_at: what was not said is still new next run.
-            report.failed += 1
-        else:
-            Subscriber.objects.filter(pk=sub.pk).update(last_digest_at=now)
+    token, subs = claim(modes)
+    try:
+        if subs:
+            _serve(sender, subs, now, dashboard_url, report)
+    finally:
+        # Every claim of this run ends with it (served or not).
+        Subscriber.objects.filter(send_claim=token).update(send_claim="", sending_until=None)
     log.info(
         "digest run done",
         extra={
+            "modes": ",".join(modes),
             "subscribers": report.subscribers,
             "sent": report.messages_sent,
             "blocked": report.blocked,
@@ -146,3 +174,37 @@ def run_digests(sender: Sender, now: datetime | None = None, modes: Sequence[str
         },
     )
     return report
+
+
+def _serve(sender: Sender, subs: list[Subscriber], now: datetime, dashboard_url: str, report: RunReport) -> None:
+    since = min(sub.last_digest_at or sub.created_at for sub in subs)
+    episodes = BestFirst.of(load_episodes(since))
+    # Read after the claim: what another run sent before it let go is counted.
+    sent = load_sent([sub.pk for sub in subs], [ep.id for ep in episodes.episodes])
+    status = _scan_status()
+    for sub in subs:
+        report.subscribers += 1
+        outcome = _notice(sender, sub, status) or Outcome.SENT
+        if outcome is Outcome.SENT:
+            for digest in messages_for(sub, episodes, sent.get(sub.pk, {}), dashboard_url):
+                result = deliver(sender, sub, digest)
+                if result is None:
+                    continue
+                outcome = result
+                report.outcomes[sub.chat_id].append(outcome)
+                if outcome is not Outcome.SENT:
+                    break
+                report.messages_sent += 1
+        done = {"send_claim": "", "sending_until": None}
+        if outcome is Outcome.BLOCKED:
+            report.blocked += 1
+            Subscriber.objects.filter(pk=sub.pk).update(
+                is_active=False, deactivated_reason=f"blocked the bot ({now:%Y-%m-%d %H:%M} UTC)", **done
+            )
+            log.info("subscriber blocked the bot: deactivated", extra={"chat_id": sub.chat_id})
+        elif outcome is Outcome.FAILED:
+            # Keep last_digest_at: what was not said is still new next run.
+            report.failed += 1
+            Subscriber.objects.filter(pk=sub.pk).update(**done)
+        else:
+            Subscriber.objects.filter(pk=sub.pk).update(last_digest_at=now, **done)

@@ -48,7 +48,7 @@ class SendPolicy:
     per_group_interval_sec: float = 3.0  # 20 per minute in a group (negative chat ids)
 
 
-def _flood_wait_sec(exc: RetryAfter) -> float:
+def flood_wait_sec(exc: RetryAfter) -> float:
     # PTB 22 warns that the int will become a timedelta; read it either way, quietly.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
@@ -126,7 +126,7 @@ class TelegramSender:
                 )
                 return Outcome.SENT
             except RetryAfter as exc:
-                wait = _flood_wait_sec(exc)
+                wait = flood_wait_sec(exc)
                 flood_waits += 1
                 if wait > self.policy.max_retry_after_sec or flood_waits > self.policy.max_flood_waits:
                     log.warning(

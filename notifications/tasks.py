@@ -1,5 +1,8 @@
-"""The periodic digest (Celery beat -> worker). Without a bot token it does nothing and says
-so once per process; a bad token or an unreachable Bot API is logged and the run skipped."""
+"""The periodic runs (Celery beat -> worker, or the demo's timers): digests every
+TELEGRAM_DIGEST_PERIOD_SEC for digest subscribers, and every TELEGRAM_INSTANT_PERIOD_SEC
+for instant ones. Each kind of subscriber is served by its own run only. Without a bot
+token they do nothing and say so once per process; a bad token or an unreachable Bot API
+is logged and the run skipped."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from django.conf import settings
 from telegram.error import TelegramError
 
 from notifications.models import Subscriber
-from notifications.runner import SENDING_MODES, run_digests
+from notifications.runner import run_digests
 from notifications.sender import TelegramSender
 
 log = logging.getLogger(__name__)
@@ -19,8 +22,8 @@ log = logging.getLogger(__name__)
 _off_logged = False
 
 
-def send_digests_now(modes: Sequence[str] = SENDING_MODES) -> int:
-    """One digest run with the configured bot; the number of messages sent."""
+def run_now(modes: Sequence[str]) -> int:
+    """One run with the configured bot for the subscribers in `modes`; messages sent."""
     global _off_logged
     token = settings.TELEGRAM_BOT_TOKEN
     if not token:
@@ -33,18 +36,23 @@ def send_digests_now(modes: Sequence[str] = SENDING_MODES) -> int:
             return run_digests(sender, modes=modes).messages_sent
     except TelegramError as exc:
         # getMe failed: a wrong token or the Bot API is down. Nothing was sent; next period retries.
-        log.error("telegram digest skipped", extra={"error": str(exc)})
+        log.error("telegram digest skipped", extra={"modes": ",".join(modes), "error": str(exc)})
         return 0
+
+
+def send_digests_now() -> int:
+    """Digest subscribers: what is new since their last digest."""
+    return run_now((Subscriber.Mode.DIGEST,))
+
+
+def send_instant_now() -> int:
+    """Instant subscribers: run every few seconds so a new episode reaches them soon."""
+    return run_now((Subscriber.Mode.INSTANT,))
 
 
 @shared_task(name="notifications.tasks.send_digests", ignore_result=True)
 def send_digests() -> int:
     return send_digests_now()
-
-
-def send_instant_now() -> int:
-    """Instant subscribers only: run every few seconds so a new episode reaches them soon."""
-    return send_digests_now((Subscriber.Mode.INSTANT,))
 
 
 @shared_task(name="notifications.tasks.send_instant", ignore_result=True)

@@ -1,8 +1,9 @@
-"""Operators' endpoints: /healthz (the process is alive) and /metrics (Prometheus exposition
+"""Operators' endpoints: /healthz (the process is alive), /readyz (it can do its job: the
+database, Redis, a recent scan that was not degraded) and /metrics (Prometheus exposition
 of this process's metrics).
 
-/metrics is authenticated like everything else (docs/design.md, "Security"): a staff
-session, or `Authorization: Bearer $METRICS_TOKEN` for the Prometheus scraper when set.
+/readyz and /metrics are authenticated like everything else (docs/design.md, "Security"):
+a staff session, or `Authorization: Bearer $METRICS_TOKEN` for the scraper when set.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import hmac
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from ops.readiness import readiness
 
 
 def _bearer_ok(request: HttpRequest) -> bool:
@@ -24,9 +27,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _refused(request: HttpRequest) -> JsonResponse | None:
+    if _bearer_ok(request) or (request.user.is_authenticated and request.user.is_staff):
+        return None
+    return JsonResponse(
+        {"detail": f"{request.path} needs a staff login or 'Authorization: Bearer <METRICS_TOKEN>'."}, status=401
+    )
+
+
 def metrics(request: HttpRequest) -> HttpResponse:
-    if not (_bearer_ok(request) or (request.user.is_authenticated and request.user.is_staff)):
-        return JsonResponse(
-            {"detail": "Metrics need a staff login or 'Authorization: Bearer <METRICS_TOKEN>'."}, status=401
-        )
+    refused = _refused(request)
+    if refused is not None:
+        return refused
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+def readyz(request: HttpRequest) -> HttpResponse:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    checks = readiness()
+    ready = all(check["ok"] for check in checks.values())
+    return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)

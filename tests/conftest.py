@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 import redis
+
+from tests import free_port
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -86,3 +93,47 @@ def in_process_worker() -> Iterator[None]:
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+@dataclass
+class ThrowawayRedis:
+    """A redis-server of the test's own, on its own port, which the test may stop and start
+    (never the shared one)."""
+
+    port: int
+    start: Callable[[], None]
+    stop: Callable[[], None]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@pytest.fixture
+def throwaway_redis(tmp_path) -> Iterator[ThrowawayRedis]:  # type: ignore[no-untyped-def]
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is not installed (make test installs it)")
+    port = free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        procs.append(subprocess.Popen([*command, "--dir", str(tmp_path)], stdout=subprocess.DEVNULL))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        pytest.fail("throwaway redis did not start")
+
+    def stop() -> None:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+
+    start()
+    yield ThrowawayRedis(port, start, stop)
+    stop()

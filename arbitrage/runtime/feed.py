@@ -176,10 +176,16 @@ def publish_scan(feed: ScanFeed, message: ScanMessage) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
-        async_to_sync(layer.group_send)(GROUP, {"type": GROUP_EVENT, "message": message.as_dict()})
-    except Exception:
-        logger.exception("channel layer publish failed", extra={"ts": message.ts})
+    event = {"type": GROUP_EVENT, "message": message.as_dict()}
+    for attempt in (1, 2):
+        try:
+            async_to_sync(layer.group_send)(GROUP, event)
+            return
+        except Exception as exc:
+            # The first send after a Redis restart meets a connection the server closed:
+            # the second one reconnects.
+            if attempt == 2:
+                logger.error("channel layer publish failed", extra={"ts": message.ts, "error": str(exc)})
 
 
 def _decode(entries: Iterable[tuple[str, bytes | str | None]]) -> list[ScanMessage]:

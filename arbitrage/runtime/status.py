@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from arbitrage.models import ScannerSettings
 from arbitrage.runtime import feed
-from arbitrage.runtime.feed import ScanMessage
+from arbitrage.runtime.feed import ScanMessage, ScanStatus
 from arbitrage.runtime.services import get_services
 from exchanges.health import HealthReport, book_health
 from exchanges.models import Exchange
@@ -16,6 +16,12 @@ from kernel.clock import now_ms
 def latest_scan() -> ScanMessage | None:
     """The newest scan's message, or None before the first scan. Raises StoreUnavailable."""
     return feed.latest(get_services().feed)
+
+
+def latest_status() -> ScanStatus | None:
+    """How the newest scan went (degraded or not), or None before the first scan. Raises
+    StoreUnavailable."""
+    return get_services().feed.status()
 
 
 def current_book_health(now: int | None = None) -> HealthReport:

@@ -15,10 +15,16 @@ import orjson
 
 from kernel.book import BookError, parse_book_json
 from kernel.gc_tuning import gc_paused
+from kernel.text import name_of
+from kernel.throttle import Throttle
 
 from .base import BookKey, BookSlice, CorruptBook
 
 logger = logging.getLogger(__name__)
+
+# A corrupt value is read by every scan until someone fixes it: one line per key a minute.
+CORRUPT_LOG_EVERY_SEC = 60.0
+_corrupt_logs = Throttle(CORRUPT_LOG_EVERY_SEC)
 
 
 def book_field(exchange: str, symbol: str) -> str:
@@ -44,7 +50,12 @@ def decode_books(items: Iterable[tuple[str | bytes, bytes | str]]) -> BookSlice:
                 continue
             books.append(book)
     for item in corrupt:
-        logger.warning("corrupt book skipped", extra={"key": item.key, "error": item.error})
+        held = _corrupt_logs.allow(item.key)
+        if held is not None:
+            logger.warning(
+                f"corrupt book skipped: {name_of(item.key, 80)}: {item.error}",
+                extra={"key": item.key, "error": item.error, "repeats_not_logged": held},
+            )
     return BookSlice(books=books, corrupt=corrupt)
 
 

@@ -124,7 +124,14 @@ def test_book_health_reports_each_book_and_each_enabled_exchange(client_trader: 
     )
     store.write_raw("okx|SOL-USDT", b"{not json")
     body = client_trader.get("/api/v1/books/health/").json()
-    assert body["stale_after_sec"] == 10.0 and body["feed"] == {"last_scan_ts": None, "scan_interval_sec": 5.0}
+    assert body["stale_after_sec"] == 10.0
+    assert body["feed"] == {
+        "last_scan_ts": None,
+        "scan_interval_sec": 5.0,
+        "degraded": False,
+        "degraded_reason": "",
+        "degraded_since": None,
+    }
     states = {(b["exchange"], b["symbol"]): b["state"] for b in body["books"]}
     assert states == {
         ("binance", "BTC-USDT"): "fresh",

@@ -121,6 +121,15 @@ def test_status_tells_the_last_scan_and_the_books_per_exchange(bot: FakeTelegram
     assert "binance: 1 fresh, 0 stale" in reply and "okx: 0 fresh, 1 stale" in reply
 
 
+def test_a_reply_hit_by_flood_control_waits_and_arrives(bot: FakeTelegram, caplog):  # type: ignore[no-untyped-def]
+    ask(bot, 7, "/start")
+    bot.fail_next(7, 429, retry_after=1)
+    started = time.monotonic()
+    assert "/filter" in ask(bot, 7, "/help")
+    assert time.monotonic() - started >= 1.0, "Telegram's retry_after was waited out"
+    assert "telegram update failed" not in caplog.text
+
+
 def test_help_lists_the_commands(bot: FakeTelegram):
     reply = ask(bot, 7, "/help")
     assert all(c in reply for c in ("/start", "/stop", "/filter", "/mode", "/top", "/status"))

@@ -5,13 +5,18 @@ the subscriber, failures are retried, and nothing is ever sent twice."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from arbitrage.runtime.scan import run_scan
+from arbitrage.runtime.services import get_services, reset_services
 from notifications.digest import EpisodeView
 from notifications.models import Delivery, Subscriber
-from notifications.runner import deliver, messages_for, run_digests
+from notifications.runner import claim, deliver, messages_for, run_digests
 from notifications.sender import SendPolicy, TelegramSender
+from tests.factories import book
 from tests.fakes.telegram import TOKEN, FakeTelegram, fake_telegram
 from tests.notifications.factories import episode_row
 
@@ -192,3 +197,63 @@ def test_a_message_another_overlapping_run_claimed_is_not_sent_twice(fake: FakeT
     Delivery.objects.create(subscriber=sub, episode=ep, net_edge_pct=ep.net_edge_pct)
     assert deliver(sender, sub, digest) is None
     assert fake.attempts == []
+
+
+def test_the_digest_task_leaves_instant_subscribers_to_the_instant_run(fake: FakeTelegram, settings):  # type: ignore[no-untyped-def]
+    from notifications import tasks
+
+    settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL = TOKEN, fake.base_url
+    episode_row("BTC-USDT")
+    Subscriber.objects.create(chat_id=1, mode="instant")
+    Subscriber.objects.create(chat_id=2, mode="digest")
+    assert tasks.send_digests_now() == 1
+    assert fake.texts_to(1) == [] and len(fake.texts_to(2)) == 1
+    assert tasks.send_instant_now() == 1
+    assert len(fake.texts_to(1)) == 1 and len(fake.texts_to(2)) == 1
+
+
+def test_a_subscriber_another_run_is_serving_is_skipped_then_told_once(fake: FakeTelegram, sender: TelegramSender):
+    """Two runs overlap (one held up by a flood wait): the second skips the subscriber the
+    first has claimed, and what the first sent is not sent again, even after the edge moved."""
+    ep = episode_row(net=0.50)
+    Subscriber.objects.create(chat_id=1, mode="instant")
+    token, claimed = claim([Subscriber.Mode.INSTANT])  # the first run, still sending
+    assert [sub.chat_id for sub in claimed] == [1]
+    assert run_digests(sender, modes=[Subscriber.Mode.INSTANT]).subscribers == 0
+    assert fake.texts_to(1) == []
+
+    # The first run sends and lets go; the edge moves a little before the next run.
+    [digest] = messages_for(claimed[0], [EpisodeView.from_row(ep)], {}, "https://dash.example/")
+    assert deliver(sender, claimed[0], digest) is not None
+    Subscriber.objects.filter(send_claim=token).update(send_claim="", sending_until=None)
+    ep.net_edge_pct = 0.53
+    ep.save()
+    run_digests(sender, modes=[Subscriber.Mode.INSTANT])
+    assert len(fake.texts_to(1)) == 1
+
+
+def test_a_claim_left_by_a_run_that_died_expires(fake: FakeTelegram, sender: TelegramSender):
+    episode_row()
+    Subscriber.objects.create(chat_id=1, send_claim="dead-run", sending_until=timezone.now() - timedelta(seconds=1))
+    run_digests(sender)
+    assert len(fake.texts_to(1)) == 1 and Subscriber.objects.get().send_claim == ""
+
+
+def test_subscribers_hear_that_the_data_is_degraded_once_and_when_it_is_back(
+    fake: FakeTelegram, sender: TelegramSender, settings
+):  # type: ignore[no-untyped-def]
+    settings.REDIS_URL = ""
+    reset_services()
+    Subscriber.objects.create(chat_id=1, filters={})  # everything (no fees are known here)
+    run_scan()  # no book at all: degraded
+    run_digests(sender)
+    run_digests(sender)
+    [notice] = fake.texts_to(1)
+    assert "Market data degraded" in notice and "is ingest running?" in notice
+
+    get_services().store.write_books([book("binance", bid=99.9, ask=100.0), book("okx", bid=101.0, ask=101.1)])
+    run_scan()
+    run_digests(sender)
+    texts = fake.texts_to(1)
+    assert "back to normal" in texts[1] and "BTC-USDT" in texts[2]
+    reset_services()

@@ -24,6 +24,7 @@
     attempts: 0,
     reconnectAt: null,
     leaving: false,
+    degraded: "", // why the last scan could not be trusted, from book health
   };
 
   // --- helpers ------------------------------------------------------------------------
@@ -318,7 +319,9 @@
       const report = await response.json();
       state.clockOffsetMs = report.ts - Date.now();
       state.scanIntervalSec = report.feed.scan_interval_sec;
+      state.degraded = report.feed.degraded ? report.feed.degraded_reason : "";
       renderHealth(report);
+      refreshStatus();
     } catch (err) {
       $("health-note").textContent = "Book health unavailable (server unreachable).";
     } finally {
@@ -371,6 +374,9 @@
     } else if (state.connected && Date.now() - state.connectedAt > staleAfterMs()) {
       warning = "Feed is stale: no scan has arrived yet.";
     }
+    if (!warning && state.degraded) {
+      warning = `Market data degraded (${state.degraded}): opportunities may be missing.`;
+    }
     if (!state.connected && state.reconnectAt !== null) {
       const wait = Math.max(0, Math.ceil((state.reconnectAt - Date.now()) / 1000));
       warning = `Live connection lost: reconnecting in ${wait} s (attempt ${state.attempts}). The table shows the last data received.`;
@@ -379,7 +385,7 @@
     banner.textContent = warning;
     banner.hidden = warning === "";
     banner.classList.toggle("down", down);
-    banner.dataset.kind = down ? "down" : warning ? "stale" : "";
+    banner.dataset.kind = down ? "down" : state.degraded && warning.startsWith("Market data") ? "degraded" : warning ? "stale" : "";
   }
 
   // --- wiring -------------------------------------------------------------------------

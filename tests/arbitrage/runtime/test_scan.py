@@ -1,9 +1,5 @@
 """run_scan(): one coherent slice, audit and feed; it survives Redis or the database going away."""
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,7 +12,6 @@ from arbitrage.models import Episode, ScanRecord
 from arbitrage.runtime.lock import scan_guard
 from arbitrage.runtime.scan import run_scan
 from arbitrage.runtime.services import in_memory, on_redis
-from tests import free_port
 from tests.factories import book, now_ms
 
 
@@ -56,56 +51,10 @@ def test_a_second_scan_is_refused_while_one_runs():
         assert again
 
 
-@pytest.fixture
-def throwaway_redis(tmp_path) -> Iterator[tuple[int, callable, callable]]:
-    """A Redis of our own on its own port, which the test may stop and start."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is not installed (make test installs it)")
-    port = free_port()
-    procs: list[subprocess.Popen] = []
-
-    def start() -> None:
-        proc = subprocess.Popen(
-            [
-                server,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(tmp_path),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        procs.append(proc)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail("throwaway redis did not start")
-
-    def stop() -> None:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
-
-    start()
-    yield port, start, stop
-    stop()
-
-
 @pytest.mark.django_db
 def test_scan_reports_a_lost_redis_and_resumes_when_it_returns(throwaway_redis):
-    port, start, stop = throwaway_redis
-    services = on_redis(f"redis://127.0.0.1:{port}/0")
+    port, start, stop = throwaway_redis.port, throwaway_redis.start, throwaway_redis.stop
+    services = on_redis(throwaway_redis.url)
     store = services.store
     store.write_books(edge_books())
     assert run_scan(services=services).ok

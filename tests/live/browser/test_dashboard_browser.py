@@ -41,6 +41,9 @@ def wait_rows(page: Page, symbols: list[str]) -> None:
     )
 
 
+NO_WARNING = "document.getElementById('feed-warning').hidden"
+
+
 def pump(page: Page, scanner: Worker, condition: str, timeout_sec: float = 30.0) -> None:
     """Scan like the worker does, until the page shows `condition` (a JS expression)."""
     for _ in range(int(timeout_sec / 0.5)):
@@ -74,11 +77,10 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
         page = context.new_page()
         log_in(page, app.base_url, serve.USER, serve.PASSWORD)
 
-        # Rows arrive from the feed.
-        pump(page, worker, f"document.querySelectorAll('{ROWS}').length >= 2")
+        # Rows arrive from the feed, with no warning while scans keep coming.
+        pump(page, worker, f"document.querySelectorAll('{ROWS}').length >= 2 && {NO_WARNING}")
         assert sorted(row_symbols(page)) == ["BTC-USDT", "ETH-USDT"]
         assert page.inner_text("#conn-status") == "live"
-        assert warning(page) == ("", "")
         assert "ago" in page.inner_text("#last-scan") or "just now" in page.inner_text("#last-scan")
 
         # Book health per exchange, and the chart of net edges.
@@ -134,7 +136,22 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
         assert warning(page)[1].startswith("Feed is stale: the last scan was")
         screenshot(page, "dashboard-stale.png")
         # ... and stops saying so at the next scan.
-        pump(page, worker, "document.getElementById('feed-warning').hidden")
+        pump(page, worker, NO_WARNING)
+
+        # Ingest stops: scans go on with no book to use, and the page says the data is degraded.
+        worker.services.store.clear()
+        for _ in range(60):
+            worker.scan()
+            if page.evaluate("document.getElementById('feed-warning').dataset.kind === 'degraded'"):
+                break
+            page.wait_for_timeout(500)
+        assert warning(page) == (
+            "degraded",
+            "Market data degraded (no book in the store: is ingest running?): opportunities may be missing.",
+        )
+        screenshot(page, "dashboard-degraded.png")
+        # Books return: so do the rows, and the warning goes.
+        pump(page, worker, f"document.querySelectorAll('{ROWS}').length >= 2 && {NO_WARNING}")
 
         # The server goes away: the page says the connection is lost and retries.
         app.stop()
