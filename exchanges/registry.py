@@ -97,8 +97,10 @@ EXCHANGES: tuple[ExchangeInfo, ...] = (
         "kraken",
         "Kraken",
         SimulatedVenue(spread_bps=2.0, depth=0.45, step_bps=1.5, lag_ms=60),
-        # Kraken's checksum covers its top levels: the subscription depth is one it offers.
-        connector={"watch_limit": 25, "batch_size": 50},
+        # Kraken's CRC32 covers the top 10 levels of each side: only those are stored, so
+        # a lost update deeper down can never leave a "healthy" but wrong tail. 25 is the
+        # subscription depth Kraken offers that keeps the top 10 whole as levels move.
+        connector={"watch_limit": 25, "depth": 10, "batch_size": 50},
         adapter=f"{_ADAPTERS}.kraken:KrakenAdapter",
     ),
     ExchangeInfo("kucoin", "KuCoin", SimulatedVenue(spread_bps=2.0, depth=0.40, step_bps=1.5, lag_ms=70)),

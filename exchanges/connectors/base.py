@@ -94,6 +94,7 @@ class CoalescingSink:
         self._failures = 0
         self._last_failure_log = 0.0
         self.stats = SinkStats()
+        self.written: set[BookKey] = set()  # every book this sink put in the store
 
     @property
     def pending(self) -> int:
@@ -149,6 +150,7 @@ class CoalescingSink:
                 self._failures = 0
             self.stats.writes += 1
             self.stats.books_written += written
+            self.written.update(batch)
             return True
 
     async def run(self) -> None:
@@ -160,6 +162,18 @@ class CoalescingSink:
             if not await self.flush():
                 pause = min(self._retry_cap, self._retry_initial * 2 ** (self._failures - 1))
                 await asyncio.sleep(pause)
+
+    async def mark_all_unhealthy(self, reason: str) -> int:
+        """Flag every book this sink wrote unhealthy (a clean stop: nothing will keep them
+        current); how many were flagged. Store errors are logged, not raised."""
+        try:
+            return await asyncio.to_thread(self._store.mark_unhealthy_many, sorted(self.written), reason)
+        except Exception as exc:
+            logger.warning(
+                "could not mark the books unhealthy at shutdown; they go stale instead",
+                extra={"books": len(self.written), "error": describe_error(exc)},
+            )
+            return 0
 
     def _requeue(self, batch: dict[BookKey, OrderBookSnapshot]) -> None:
         # Books put while the write was in flight are newer: they win over the failed batch.

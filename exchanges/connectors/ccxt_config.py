@@ -52,8 +52,17 @@ class ConnectorSettings:
     publish_interval: float = 0.005
     subscribe_interval: float = 0.25  # seconds between subscribing two batches (pacing)
     concurrent_syncs: int | None = None  # batches syncing at once (default: 1, or 8 of one symbol each)
-    silence_sec: float = 30.0  # no update on any book of a batch for this long: reconnect it
-    book_silence_sec: float = 120.0  # no update on one book for this long: resync it
+    # The silence watchdog (integrity.py). A batch with no update for `silence_factor` times
+    # its usual gap between updates (at least `min_silence_sec`, at most `silence_sec`)
+    # is presumed dead and reconnected; a book silent for `book_silence_factor` times its own
+    # usual gap (between `min_book_silence_sec` and `book_silence_sec`) is resynced alone.
+    # Until enough updates were seen to know the usual gap, the maxima apply.
+    silence_sec: float = 30.0
+    min_silence_sec: float = 1.5
+    silence_factor: float = 10.0
+    book_silence_sec: float = 120.0
+    min_book_silence_sec: float = 5.0
+    book_silence_factor: float = 20.0
     stale_after_sec: float = 10.0  # a live book older than this counts as stale in the metrics
     resync_initial: float = 0.5  # pause before resubscribing after a gap; doubles while they repeat
     resync_cap: float = 30.0
@@ -70,9 +79,32 @@ class ConnectorSettings:
         for name in ("publish_interval", "subscribe_interval"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
-        for name in ("silence_sec", "book_silence_sec", "stale_after_sec", "resync_initial", "resync_cap"):
+        for name in (
+            "silence_sec",
+            "min_silence_sec",
+            "silence_factor",
+            "book_silence_sec",
+            "min_book_silence_sec",
+            "book_silence_factor",
+            "stale_after_sec",
+            "resync_initial",
+            "resync_cap",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0")
+
+    def batch_silence_limit(self, usual_gap: float | None) -> float:
+        """How long a batch may stay silent, given its usual gap between updates (None:
+        not known yet)."""
+        if usual_gap is None:
+            return self.silence_sec
+        return min(self.silence_sec, max(self.min_silence_sec, self.silence_factor * usual_gap))
+
+    def book_silence_limit(self, usual_gap: float | None) -> float:
+        """How long one book may stay silent while its batch streams."""
+        if usual_gap is None:
+            return self.book_silence_sec
+        return min(self.book_silence_sec, max(self.min_book_silence_sec, self.book_silence_factor * usual_gap))
 
 
 _INT_FIELDS = {"depth", "batch_size", "watch_limit", "concurrent_syncs"}

@@ -218,7 +218,6 @@ class CcxtConnector:
         settings = self.settings
         pacer = ResyncPacer(settings.resync_initial, settings.resync_cap)
         attempt = 0
-        up_since: float | None = None
         while True:
             batch.clear_connection()  # reports about the previous connection are settled
             try:
@@ -234,13 +233,13 @@ class CcxtConnector:
                         raise
                     trouble = Trouble(connection=exc)
             else:
-                up_since = up_since or time.monotonic()
+                if all(book.state == "live" for book in batch.books):
+                    # One good (re)sync is enough: the next incident starts from scratch,
+                    # however soon it comes and whatever came before.
+                    attempt = 0
+                    pacer.recovered()
                 trouble = await self._watch(batch)
             if trouble.connection is not None or trouble.batch_silent:
-                now = time.monotonic()
-                if up_since is not None and now - up_since >= settings.reconnect.healthy_after:
-                    attempt = 0
-                up_since = None
                 await self._reconnect(sink, batch, trouble, attempt)
                 attempt += 1
             else:
@@ -272,20 +271,22 @@ class CcxtConnector:
 
     async def _watch(self, batch: BatchHealth) -> Trouble:
         """Wait for trouble: a report from ccxt's callbacks, or silence."""
-        settings = self.settings
-        tick = min(1.0, max(0.02, min(settings.silence_sec, settings.book_silence_sec) / 4))
+        batch_limit, book_limit = self.settings.batch_silence_limit, self.settings.book_silence_limit
         while True:
+            # Look four times per shortest limit: a silence is caught within a quarter of it.
+            tick = min(0.5, max(0.02, batch.shortest_limit(batch_limit, book_limit) / 4))
             if await batch.wait(tick):
                 trouble = batch.take()
                 if trouble:
                     return trouble
-            trouble = batch.check_silence(time.monotonic(), settings.silence_sec, settings.book_silence_sec)
+            trouble = batch.check_silence(time.monotonic(), batch_limit, book_limit)
             if trouble:
                 return trouble
 
     async def _reconnect(self, sink: BookSink, batch: BatchHealth, trouble: Trouble, attempt: int) -> None:
         if trouble.batch_silent:
-            reason, error = "silence", f"no update for {self.settings.silence_sec:g} s"
+            limit = self.settings.batch_silence_limit(batch.usual_gap.value)
+            reason, error = "silence", f"no update for {limit:.3g} s"
             self._adapter.drop_connections(
                 self._exchange, self._urls_of(batch), RequestTimeout(f"{self.name}: {error} (watchdog)")
             )
@@ -314,12 +315,14 @@ class CcxtConnector:
         await asyncio.sleep(delay)
 
     async def _resync(self, sink: BookSink, batch: BatchHealth, trouble: Trouble, pacer: ResyncPacer) -> None:
-        rebuild = False
+        """Mark the failed books at once; resync them after the paced delay, so a run of
+        failed snapshots (HTTP 429) slows down instead of hammering the exchange."""
+        to_resync: list[TrackedBook] = []
         for unified, (kind, error) in trouble.failures.items():
             book = batch.by_unified[unified]
             self._count_failure(kind)
-            if kind == "invalid":
-                rebuild |= not self._adapter.resync(self._exchange, book)
+            if self._adapter.resync_needed(kind):
+                to_resync.append(book)
             await self._mark(sink, book, f"{kind}: {describe_error(error)}")
             logger.warning(
                 "order book resync",
@@ -332,18 +335,22 @@ class CcxtConnector:
             )
         for book in trouble.silent_books:
             self._count_failure("silence")
+            limit = self.settings.book_silence_limit(book.usual_gap.value)
             book.enter("unhealthy", time.monotonic(), "silence")
             self._publisher.forget(book.market.unified)
+            to_resync.append(book)
+            await self._mark(sink, book, f"no update for {limit:.3g} s")
+        delay = pacer.next_delay()
+        self.stats.resync_delays.append(delay)
+        await asyncio.sleep(delay)
+        rebuild = False
+        for book in to_resync:
             rebuild |= not self._adapter.resync(self._exchange, book)
-            await self._mark(sink, book, f"no update for {self.settings.book_silence_sec:g} s")
         if rebuild:
             # The exchange offers no way to resync one book: rebuild its connection.
             self._adapter.drop_connections(
                 self._exchange, self._urls_of(batch), RequestTimeout(f"{self.name}: resync by reconnecting")
             )
-        delay = pacer.next_delay(time.monotonic())
-        self.stats.resync_delays.append(delay)
-        await asyncio.sleep(delay)
 
     def _urls_of(self, batch: BatchHealth) -> set[str]:
         """The websockets a batch's books live on: where updates came from, or where ccxt
@@ -384,7 +391,7 @@ class CcxtConnector:
         tracked.received_ms = int(self._clock() * 1000)
         if tracked.state != "live":
             tracked.enter("live", now)
-        self._batches[tracked.batch].last_update = now
+        self._batches[tracked.batch].note_update(tracked, now)
         self.stats.updates += 1
         self._metrics.updates.inc()
         self._publisher.changed(tracked.market.unified)

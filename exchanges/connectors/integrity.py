@@ -7,17 +7,19 @@ mismatch, a crossed book, a dead connection) until a fresh snapshot makes it liv
 Only live books are written to the store; the transition to unhealthy is written at once
 (`BookSink.mark_unhealthy`) so the scan stops using the stored copy.
 
-Silence has two scales. A batch of books that share a subscription (and usually a
-connection) with no update at all for `silence_sec` is presumed dead: ccxt swallows a
-malformed frame and then hears nothing more until its keepalive fires, minutes later on
-binance. One book with no update for `book_silence_sec` while the rest of its batch moves
-is resynced alone.
+Silence has two scales, each measured against what is usual for the feed, so a stall is
+noticed in seconds, not tens of seconds. A batch of books that share a subscription (and
+usually a connection) with no update at all for several times its usual gap between
+updates is presumed dead: ccxt swallows a malformed frame and then hears nothing more
+until its keepalive fires, minutes later on binance. One book silent for many times its
+own usual gap while the rest of its batch moves is resynced alone. `UsualGap` learns the
+gaps; ConnectorSettings turns them into limits.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,6 +35,7 @@ from ccxt.base.errors import (
 from exchanges.connectors.symbols import MarketRef
 
 BookState = Literal["syncing", "live", "unhealthy"]
+SilenceLimit = Callable[[float | None], float]  # the usual gap (None: unknown) -> the limit
 FailureKind = Literal["sequence", "checksum", "invalid", "silence", "snapshot"]
 
 
@@ -59,6 +62,30 @@ def failure_kind(error: BaseException) -> FailureKind:
 
 
 @dataclass(slots=True)
+class UsualGap:
+    """The usual time between two updates: an exponentially weighted mean, known once a
+    few updates were seen (None before). One long gap (a quiet minute) moves it only a
+    little, so it still says what is normal for the feed."""
+
+    weight: float = 0.1
+    needed: int = 20  # updates before the mean says anything
+    mean: float = 0.0
+    seen: int = 0
+    last: float | None = None
+
+    def update(self, now: float) -> None:
+        if self.last is not None:
+            gap = now - self.last
+            self.mean = gap if self.seen == 0 else self.mean + self.weight * (gap - self.mean)
+            self.seen += 1
+        self.last = now
+
+    @property
+    def value(self) -> float | None:
+        return self.mean if self.seen >= self.needed else None
+
+
+@dataclass(slots=True)
 class TrackedBook:
     market: MarketRef
     batch: int
@@ -71,6 +98,7 @@ class TrackedBook:
     state_since: float = 0.0  # monotonic clock of the last state change
     published: bool = False  # a copy is in the store (so marking it unhealthy means something)
     reason: str = ""
+    usual_gap: UsualGap = field(default_factory=lambda: UsualGap(needed=10))
 
     def enter(self, state: BookState, now: float, reason: str = "") -> None:
         self.state = state
@@ -100,6 +128,7 @@ class BatchHealth:
         self.books = list(books)
         self.by_unified = {b.market.unified: b for b in self.books}
         self.last_update = 0.0  # monotonic clock of the last update of any book here
+        self.usual_gap = UsualGap()
         self.subscribed_at = 0.0
         self._trouble = Trouble()
         self._event = asyncio.Event()
@@ -141,37 +170,46 @@ class BatchHealth:
             return False
         return True
 
-    def check_silence(self, now: float, silence_sec: float, book_silence_sec: float) -> Trouble:
-        """The watchdog: a batch silent as a whole, or single books silent within it."""
+    def note_update(self, book: TrackedBook, now: float) -> None:
+        self.last_update = now
+        self.usual_gap.update(now)
+        book.usual_gap.update(now)
+
+    def check_silence(self, now: float, batch_limit: SilenceLimit, book_limit: SilenceLimit) -> Trouble:
+        """The watchdog: a batch silent as a whole, or single books silent within it.
+        `batch_limit` and `book_limit` say how long silence may last given the usual gap
+        (ConnectorSettings.batch_silence_limit and book_silence_limit)."""
         trouble = Trouble()
-        if now - max(self.last_update, self.subscribed_at) > silence_sec:
+        if now - max(self.last_update, self.subscribed_at) > batch_limit(self.usual_gap.value):
             trouble.batch_silent = True
             return trouble
         for book in self.books:
             # a live book since its last update; one syncing or unhealthy since it became so
             last = book.received_at if book.state == "live" else book.state_since
-            if now - max(last, self.subscribed_at) > book_silence_sec:
+            if now - max(last, self.subscribed_at) > book_limit(book.usual_gap.value):
                 trouble.silent_books.append(book)
         return trouble
+
+    def shortest_limit(self, batch_limit: SilenceLimit, book_limit: SilenceLimit) -> float:
+        """The soonest any silence here could become trouble: how often to look."""
+        return min(batch_limit(self.usual_gap.value), *(book_limit(b.usual_gap.value) for b in self.books))
 
 
 @dataclass(slots=True)
 class ResyncPacer:
     """Pauses between resubscriptions of one batch: none after a first failure, then growing
     from `initial` to `cap` while failures keep coming, so a feed broken for good (or a
-    snapshot endpoint answering 429) is not hammered. A batch without failures for
-    `calm_after` seconds starts over."""
+    snapshot endpoint answering 429) is not hammered. One good resync starts it over: the
+    next gap, however soon, is resynced at once."""
 
     initial: float
     cap: float
-    calm_after: float = 60.0
     _streak: int = 0
-    _last: float = -1e18
 
-    def next_delay(self, now: float) -> float:
-        if now - self._last > self.calm_after:
-            self._streak = 0
-        self._last = now
+    def next_delay(self) -> float:
         delay = 0.0 if self._streak == 0 else min(self.cap, self.initial * 2 ** (self._streak - 1))
         self._streak = min(self._streak + 1, 32)
         return delay
+
+    def recovered(self) -> None:
+        self._streak = 0

@@ -125,6 +125,11 @@ class ConnectorRunner:
                     status.state = "stopped"
             if not await self.sink.flush():
                 logger.warning("books still pending at shutdown were not written", extra={"books": self.sink.pending})
+            if stop.is_set():
+                # Stopped, not finished: nothing keeps these books current from now on, so
+                # the scan must not take them for the market (a finished replay's stay).
+                flagged = await self.sink.mark_all_unhealthy("ingest stopped")
+                logger.info("ingest stopped: its books are marked unhealthy", extra={"books": flagged})
 
     async def _supervise(self, connector: Connector, stop: asyncio.Event) -> None:
         status = self.statuses[connector.name]

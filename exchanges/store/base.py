@@ -49,6 +49,11 @@ class BookStore(Protocol):
         """Flag a stored book unhealthy at once (gap, bad checksum); False if absent."""
         ...
 
+    def mark_unhealthy_many(self, keys: Iterable[BookKey], reason: str) -> int:
+        """Flag many books unhealthy in one round trip (an ingest stopping); how many were
+        there to flag."""
+        ...
+
     def read_all(self) -> BookSlice:
         """All books, in one round trip; corrupt values are reported, never raised."""
         ...

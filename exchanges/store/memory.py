@@ -46,6 +46,9 @@ class MemoryBookStore:
         logger.info("book marked unhealthy", extra={"key": field, "reason": reason})
         return True
 
+    def mark_unhealthy_many(self, keys: Iterable[tuple[str, str]], reason: str) -> int:
+        return sum(self.mark_unhealthy(exchange, symbol, reason) for exchange, symbol in keys)
+
     def read_all(self) -> BookSlice:
         return self.read_raw().decode_all()
 

@@ -108,6 +108,18 @@ class RedisBookStore:
             logger.info("book marked unhealthy", extra={"key": field, "reason": reason})
         return found
 
+    def mark_unhealthy_many(self, keys: Iterable[tuple[str, str]], reason: str) -> int:
+        fields = [book_field(exchange, symbol) for exchange, symbol in keys]
+        if not fields:
+            return 0
+        with self._talking("mark books unhealthy"):
+            pipe = self._client.pipeline(transaction=False)
+            for field in fields:
+                self._mark(keys=[self.books_key], args=[field], client=pipe)
+            found = sum(bool(result) for result in pipe.execute())
+        logger.info("books marked unhealthy", extra={"books": found, "reason": reason})
+        return found
+
     def read_raw(self) -> RawBooks:
         """Every stored value as it is, field -> JSON: one HGETALL, one round trip."""
         with self._talking("read books"):

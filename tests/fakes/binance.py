@@ -114,6 +114,7 @@ class FakeBinance(FakeExchange):
         symbol = self._by_id.get(request.query.get("symbol", ""))
         if symbol is None:
             return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400)
+        self.stats[f"snapshot_requests:{symbol}"] += 1
         limit = int(request.query.get("limit", "100"))
         bids, asks = self.books[symbol].top(limit)
         return web.json_response(

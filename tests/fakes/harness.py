@@ -105,10 +105,13 @@ class Market:
                 return stored
         return None
 
-    def matches_truth(self, exchange: str, symbol: str, depth: int = 25) -> bool:
+    def matches_truth(self, exchange: str, symbol: str, depth: int | None = None) -> bool:
+        """The stored book is the true one, to the depth the connector stores (kraken's
+        10 levels its checksum covers, 25 elsewhere)."""
         stored = self.book(exchange, symbol)
         if stored is None or not stored.is_healthy:
             return False
+        depth = depth if depth is not None else self.connectors[exchange].settings.depth
         bids, asks = self.fakes[exchange].books[symbol].top_floats(depth)
         return stored.bids == bids and stored.asks == asks
 

@@ -116,6 +116,12 @@ class ExchangeAdapter:
         """What a rejection of one book's watch means on this exchange."""
         return failure_kind(error)
 
+    def resync_needed(self, kind: FailureKind) -> bool:
+        """Whether a failure of this kind leaves the book for us to resync. ccxt itself
+        drops a book that failed its sequence, checksum or snapshot and resubscribes it on
+        the next watch call; a book our own checks rejected, or a silent one, it keeps."""
+        return kind in ("invalid", "silence")
+
     def resync(self, exchange: Any, book: TrackedBook) -> bool:
         """Make ccxt drop one book and resubscribe it on the next watch call. False when the
         exchange has no way to do that for one book: the connection is rebuilt instead."""

@@ -48,6 +48,9 @@ class RecordingStore:
     def mark_unhealthy(self, exchange: str, symbol: str, reason: str) -> bool:
         return self.inner.mark_unhealthy(exchange, symbol, reason)
 
+    def mark_unhealthy_many(self, keys: Iterable[tuple[str, str]], reason: str) -> int:
+        return self.inner.mark_unhealthy_many(keys, reason)
+
     def read_all(self) -> BookSlice:
         return self.inner.read_all()
 

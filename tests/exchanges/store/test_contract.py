@@ -190,6 +190,14 @@ def test_corrupt_values_are_skipped_and_reported_and_valid_books_survive(
     assert not [r for r in caplog.records if r.msg.startswith("corrupt book skipped")]
 
 
+def test_many_books_are_marked_unhealthy_at_once_and_absent_ones_counted_out(store: BookStore) -> None:
+    store.write_books([book("binance"), book("okx"), book("kraken")])
+    assert store.mark_unhealthy_many([("binance", "BTC-USDT"), ("okx", "BTC-USDT"), ("gate", "BTC-USDT")], "stop") == 2
+    health = {b.exchange: b.is_healthy for b in store.read_all().books}
+    assert health == {"binance": False, "okx": False, "kraken": True}
+    assert store.mark_unhealthy_many([], "stop") == 0
+
+
 def test_marking_a_corrupt_value_keeps_it_reported(store: BookStore, put_raw: PutRaw) -> None:
     store.write_books([book()])
     put_raw("okx|BTC-USDT", b"{not json")
