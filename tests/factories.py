@@ -72,6 +72,14 @@ def book(
     )
 
 
+def edge_books(ts: int | None = None) -> list[OrderBookSnapshot]:
+    """Two books with a spatial edge: buy BTC on binance at 100.0, sell on okx at 101.0."""
+    return [
+        book("binance", "BTC-USDT", bid=99.9, ask=100.0, ts=ts),
+        book("okx", "BTC-USDT", bid=101.0, ask=101.1, ts=ts),
+    ]
+
+
 def opportunity(symbol: str = "BTC-USDT", buy: str = "binance", sell: str = "okx", net: float = 0.5) -> Opportunity:
     return Opportunity(
         type="spatial",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -9,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from arbitrage.runtime.lock import MemoryLease, RedisLease, ScanLock, scan_guard
+from tests import REPO
 
 # Two handles on one lock: in Redis, two processes (the fan-out and the merge of a sharded
 # scan); in memory, two threads of one process.
@@ -84,3 +89,38 @@ def test_a_lease_that_expired_is_not_renewed_nor_anyone_elses(locks: Pair) -> No
     assert newer is not None
     assert first.renew(stale, 30.0) is False, "the dead holder's token renews nothing"
     assert second.held(newer) and second.renew(newer, 30.0)
+
+
+SCANNER = """
+import sys, time
+import django
+django.setup()
+from arbitrage.runtime.config import scan_lease_sec
+from arbitrage.runtime.lock import RedisLease, scan_guard
+with scan_guard(RedisLease(sys.argv[1], sys.argv[2]), scan_lease_sec(float(sys.argv[3]))) as held:
+    print("held" if held else "busy", flush=True)
+    time.sleep(120)  # a scan that hangs, renewing its lease, until it is killed
+"""
+
+
+def test_a_scanner_killed_mid_scan_frees_the_lease_before_the_next_scan_is_due(redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
+    interval = 1.5  # seconds between scans (the floor of a lease is one second)
+    key = f"lock-{uuid.uuid4().hex[:12]}"
+    scanner = subprocess.Popen(
+        [sys.executable, "-c", SCANNER, redis_url, key, str(interval)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"},
+    )
+    try:
+        assert scanner.stdout is not None and scanner.stdout.readline().strip() == "held"
+        time.sleep(interval)  # renewed past its own TTL while it runs
+        assert redis_client.exists(key)
+    finally:
+        scanner.send_signal(signal.SIGKILL)
+        scanner.wait(10)
+    assert 0 < redis_client.pttl(key) <= interval * 1000, "the dead scanner's lease runs out within one interval"
+    survivor = RedisLease(redis_url, key)
+    wait_until(lambda: survivor.acquire(30.0) is not None, limit_sec=interval * 2)
+    survivor.close()

@@ -12,14 +12,7 @@ from arbitrage.models import Episode, ScanRecord
 from arbitrage.runtime.lock import scan_guard
 from arbitrage.runtime.scan import run_scan
 from arbitrage.runtime.services import in_memory, on_redis
-from tests.factories import book, now_ms
-
-
-def edge_books(ts: int | None = None) -> list:
-    return [
-        book("binance", "BTC-USDT", bid=99.9, ask=100.0, ts=ts),
-        book("okx", "BTC-USDT", bid=101.0, ask=101.1, ts=ts),
-    ]
+from tests.factories import book, edge_books, now_ms
 
 
 @pytest.mark.django_db
