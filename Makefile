@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 UV := uv==0.13.9
 
-.PHONY: demo test lint fmt bench install requirements services clean
+.PHONY: demo test lint fmt bench soak install requirements services clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: could not create $(VENV): install python3-venv (apt-get install python3-venv)"; exit 1; }
@@ -39,6 +39,11 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	@eval "$$(scripts/test-services.sh)" && \
 	  $(PY) -m benchmarks $(BENCH_ARGS)
+
+## The full stack under faults for MINUTES minutes (default 30); figures go to docs/reliability.md.
+MINUTES ?= 30
+soak: $(STAMP)
+	$(PY) -m soak --minutes $(MINUTES) --write docs/reliability.md
 
 ## Re-resolve the pins for Python 3.11 after editing requirements.in or requirements-dev.in.
 requirements: $(STAMP)

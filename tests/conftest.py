@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import gc
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import redis
 
-from tests import free_port
+from tests.servers import PostgresServer, RedisServer, ServerMissing
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -97,111 +90,25 @@ def in_process_worker() -> Iterator[None]:
         gc.set_threshold(*threshold)
 
 
-@dataclass
-class ThrowawayRedis:
-    """A redis-server of the test's own, on its own port, which the test may stop and start
-    (never the shared one)."""
-
-    port: int
-    start: Callable[[], None]
-    stop: Callable[[], None]
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-
 @pytest.fixture
-def throwaway_redis(tmp_path) -> Iterator[ThrowawayRedis]:  # type: ignore[no-untyped-def]
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is not installed (make test installs it)")
-    port = free_port()
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start() -> None:
-        command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        procs.append(subprocess.Popen([*command, "--dir", str(tmp_path)], stdout=subprocess.DEVNULL))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail("throwaway redis did not start")
-
-    def stop() -> None:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
-
-    start()
-    yield ThrowawayRedis(port, start, stop)
-    stop()
-
-
-@dataclass
-class ThrowawayPostgres:
-    """A PostgreSQL cluster of the test's own, on its own port, which the test may stop and
-    start (never the shared one). `database` has the project's tables."""
-
-    port: int
-    database: str
-    start: Callable[[], None]
-    stop: Callable[[], None]
-
-
-def _postgres_bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
-    if not found:
-        pytest.fail("PostgreSQL's server is not installed (make test installs it)")
-    return found[-1].parent
+def throwaway_redis() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which the test may stop and start."""
+    try:
+        server = RedisServer()
+    except ServerMissing as exc:
+        pytest.fail(str(exc))
+    server.start()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")
-def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
-    """initdb once per session (about a second); the test migrates it as it needs."""
-    bin_dir, port = _postgres_bin(), free_port()
-    # Not under pytest's tmp dir: that is private to the user running the tests, and
-    # PostgreSQL refuses to run as root, so as root it runs as the postgres system user.
-    home = Path(tempfile.mkdtemp(prefix="arbscan-pg-"))
-    data = home / "data"
-    run_as = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
-    if run_as:
-        shutil.chown(home, "postgres")
-    subprocess.run(
-        [*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
-
-    def pg_ctl(*args: str) -> None:
-        subprocess.run(
-            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", *args],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def start() -> None:
-        pg_ctl("-l", str(home / "server.log"), "-o", options, "start")
-
-    def stop() -> None:
-        pg_ctl("-m", "immediate", "stop")  # a crash, not a polite shutdown
-
-    start()
-    subprocess.run(
-        [*run_as, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "arbscan"],
-        check=True,
-    )
+def throwaway_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of the session's own, which a test may stop and start; the test
+    migrates its database as it needs."""
     try:
-        yield ThrowawayPostgres(port, "arbscan", start, stop)
-    finally:
-        subprocess.run(
-            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        shutil.rmtree(home, ignore_errors=True)
+        server = PostgresServer()
+    except ServerMissing as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.close()

@@ -11,11 +11,13 @@ from django.db import DatabaseError, close_old_connections
 from arbitrage.engine.types import FeeSchedule, ScanParams
 from arbitrage.models import ScannerSettings
 from exchanges.models import Exchange, WithdrawalFee
+from kernel.throttle import Throttle
 
 logger = logging.getLogger(__name__)
 
 
 DEFAULT_SCAN_INTERVAL_SEC = float(ScannerSettings().scan_interval_sec)
+_outage_log = Throttle(60.0)
 
 
 def load_params() -> ScanParams:
@@ -28,7 +30,11 @@ def scan_interval_sec(fallback: float = DEFAULT_SCAN_INTERVAL_SEC) -> float:
         return float(ScannerSettings.current().scan_interval_sec)
     except DatabaseError as exc:
         close_old_connections()
-        logger.warning("scan interval unavailable", extra={"error": str(exc), "using": fallback})
+        held_back = _outage_log.allow("scan interval")
+        if held_back is not None:  # once a minute through an outage, not every tick
+            logger.warning(
+                "scan interval unavailable", extra={"error": str(exc), "using": fallback, "repeats": held_back}
+            )
         return fallback
 
 

@@ -16,14 +16,14 @@ from rest_framework_simplejwt.tokens import AccessToken
 from arbitrage.runtime.feed import ScanMessage, publish_scan
 from arbitrage.runtime.services import get_services, reset_services
 from config.asgi import application
-from tests.conftest import ThrowawayRedis
 from tests.factories import now_ms, opportunity
+from tests.servers import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def redis_mode(settings, throwaway_redis: ThrowawayRedis) -> Iterator[ThrowawayRedis]:  # type: ignore[no-untyped-def]
+def redis_mode(settings, throwaway_redis: RedisServer) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
     settings.REDIS_URL = throwaway_redis.url
     settings.CHANNEL_LAYERS = {
         "default": {
@@ -52,7 +52,7 @@ async def symbols_of_next_message(client: WebsocketCommunicator, timeout: float)
     return [item["symbol"] for item in message["items"]]
 
 
-async def test_the_feed_resumes_with_the_first_scan_after_redis_restarts(redis_mode: ThrowawayRedis):
+async def test_the_feed_resumes_with_the_first_scan_after_redis_restarts(redis_mode: RedisServer):
     user = await sync_to_async(get_user_model().objects.create_user)("trader", password="pw")
     client = WebsocketCommunicator(application, f"/ws/opportunities/?token={AccessToken.for_user(user)}")
     assert (await client.connect())[0]

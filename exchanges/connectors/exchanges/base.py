@@ -20,9 +20,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from ccxt.async_support.base.ws.order_book import OrderBook
+from ccxt.base.errors import NetworkError
 
+from exchanges.connectors.base import describe_error
 from exchanges.connectors.integrity import FailureKind, TrackedBook, failure_kind
 from exchanges.registry import ExchangeInfo
+from kernel.text import brief
 
 
 class BookObserver(Protocol):
@@ -76,8 +79,22 @@ def _observe(exchange: ObservedExchange, client: Any) -> None:
             client.rejections.pop(message_hash, None)
         return outcome
 
+    handle_frame = client.handle_text_or_binary_message
+
+    def guarded_handle_frame(data: Any) -> Any:
+        try:
+            return handle_frame(data)
+        except Exception as exc:
+            # ccxt reads the next frame only once this one is handled: a frame it cannot
+            # parse (or handle) leaves the socket open and silent. It may have been a book
+            # update, so the connection is dropped as lost and its books resynced.
+            error = NetworkError(f"unreadable frame from the exchange ({brief(describe_error(exc))}): reconnecting")
+            _drop(exchange, client, error)
+            return None
+
     client.resolve = observed_resolve
     client.reject = observed_reject
+    client.handle_text_or_binary_message = guarded_handle_frame
     client._ingest_broadcasting = False
     client._ingest_observed = True
 
@@ -155,13 +172,21 @@ class ExchangeAdapter:
         under whoever awaits."""
         clients: dict[str, Any] = exchange.clients or {}
         for url in set(urls) or set(clients):
-            client = clients.pop(url, None)
-            if client is None:
-                continue
-            client.error = error  # so ccxt does not take the close for a server disconnect
-            client.reject(error)
-            closing = asyncio.ensure_future(client.close())
-            closing.add_done_callback(_ignore_outcome)
+            client = clients.get(url)
+            if client is not None:
+                _drop(exchange, client, error)
+
+
+def _drop(exchange: Any, client: Any, error: BaseException) -> None:
+    """Forget a websocket, fail its futures with `error`, and close it."""
+    clients: dict[str, Any] = exchange.clients or {}
+    url: str = client.url
+    if clients.get(url) is client:
+        del clients[url]
+    client.error = error  # so ccxt does not take the close for a server disconnect
+    client.reject(error)
+    closing = asyncio.ensure_future(client.close())
+    closing.add_done_callback(_ignore_outcome)
 
 
 def _ignore_outcome(future: asyncio.Future[Any]) -> None:

@@ -16,12 +16,12 @@ from rest_framework.test import APIClient
 from arbitrage.models import Episode, ScanRecord
 from arbitrage.runtime.scan import run_scan
 from arbitrage.runtime.services import on_redis
-from tests.conftest import ThrowawayPostgres
 from tests.factories import edge_books, now_ms
+from tests.servers import PostgresServer
 
 
 @contextmanager
-def django_on(pg: ThrowawayPostgres) -> Iterator[None]:
+def django_on(pg: PostgresServer) -> Iterator[None]:
     """The process's database is the throwaway cluster, migrated, for the block."""
     saved = {key: connection.settings_dict[key] for key in ("HOST", "PORT", "NAME")}
     connection.close()
@@ -46,7 +46,7 @@ def token_client() -> APIClient:
 
 @pytest.mark.django_db(transaction=True)
 def test_scans_made_while_postgres_is_down_are_audited_in_order_once_it_is_back(
-    requires_postgres, throwaway_postgres: ThrowawayPostgres, redis_url: str, redis_client
+    requires_postgres, throwaway_postgres: PostgresServer, redis_url: str, redis_client
 ) -> None:
     prefix = f"pg-restart-{now_ms()}:"
     services = on_redis(redis_url, key_prefix=prefix, feed_stream=f"{prefix}feed")

@@ -125,21 +125,28 @@ async def test_kraken_wrong_checksum_flags_and_resyncs_only_that_book() -> None:
         assert not market.store.marked("kraken", "BTC-USD")
 
 
-async def test_malformed_json_frame_silences_ccxt_and_the_watchdog_resubscribes() -> None:
+async def test_an_unreadable_frame_drops_its_connection_at_once_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fakes = binance_and_okx()
     binance = fakes[0]
-    async with live_market(fakes, WATCH, connector={"silence_sec": 0.8}) as market:
+    # A silence limit far beyond the test: only the frame itself can trigger the reconnect.
+    async with live_market(fakes, WATCH, connector={"min_silence_sec": 60, "silence_sec": 60}) as market:
         await market.in_sync("binance", "BTC-USDT")
         connections = binance.stats["connections"]
-        await binance.send_malformed()  # ccxt swallows the parse error; its keepalive would take minutes
+        # ccxt fails to parse it, and then stops reading the socket: silent but open.
+        await binance.send_malformed()
 
-        await eventually(lambda: market.store.marked("binance", "BTC-USDT", "silence"), "watchdog fired")
+        await eventually(lambda: market.store.marked("binance", "BTC-USDT", "connection lost"), "flagged", 5)
         await market.in_sync("binance", "BTC-USDT")
         await market.in_sync("binance", "ETH-USDT")
         assert binance.stats["connections"] > connections
-        assert market.connectors["binance"].stats.reconnect_reasons["silence"] >= 1
+        assert market.connectors["binance"].stats.reconnect_reasons["error"] >= 1
         assert market.connectors["okx"].stats.reconnects == 0
         assert market.fresh("okx", "ETH-USDT")
+    assert not [r for r in caplog.records if r.exc_info], "no traceback in the logs"
+    lost = [r for r in caplog.records if r.getMessage().startswith("order book stream lost")]
+    assert "unreadable frame" in lost[0].__dict__["error"]
 
 
 async def test_stalled_stream_goes_unhealthy_while_stalled_and_recovers() -> None:
