@@ -5,16 +5,53 @@ API clients and people alike), not a 500."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
 DATABASE_DOWN = "The database is unavailable; try again shortly."
 
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+# An error message quotes what it refuses; a 20,000-character value is not quoted whole.
+MESSAGE_MAX_CHARS = 300
+
+
+def shorten(detail: Any) -> Any:
+    """Every message in an error body cut to MESSAGE_MAX_CHARS (same types, so DRF's
+    ErrorDetail codes survive)."""
+    if isinstance(detail, str) and len(detail) > MESSAGE_MAX_CHARS:
+        return type(detail)(
+            detail[: MESSAGE_MAX_CHARS - 3] + "...", *([detail.code] if hasattr(detail, "code") else [])
+        )
+    if isinstance(detail, list):
+        return [shorten(item) for item in detail]
+    if isinstance(detail, dict):
+        return {shorten(key) if isinstance(key, str) else key: shorten(value) for key, value in detail.items()}
+    return detail
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's, with messages that never echo a huge input back."""
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        response.data = shorten(response.data)
+    return response
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields...)."""
+    reason = str(exception)[:MESSAGE_MAX_CHARS] if exception is not None else "Bad request."
+    if _is_api(request):
+        return JsonResponse({"detail": reason or "Bad request."}, status=400)
+    return HttpResponse(f"Bad request: {reason}", status=400, content_type="text/plain; charset=utf-8")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

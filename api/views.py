@@ -6,22 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.signals import user_logged_in
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status, viewsets
 from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from api.filters import EpisodeFilter, ScanRecordFilter, WithdrawalFeeFilter
 from api.pagination import Pagination
+from api.parsers import LimitedJSONParser
 from api.permissions import IsStaffOrReadOnly
 from api.serializers import (
     CurrentScanSerializer,
@@ -54,7 +57,7 @@ class ServiceUnavailable(APIException):
 
 
 # No endpoint takes files: JSON, or a plain form (curl -d), and nothing else.
-PARSERS = [JSONParser, FormParser]
+PARSERS = [LimitedJSONParser, FormParser]
 
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="not logged in, or a bad or expired token"),
@@ -84,13 +87,36 @@ class AccessTokenSerializer(serializers.Serializer):
             200: TokenPairSerializer,
             **BAD_REQUEST,
             401: OpenApiResponse(ErrorSerializer, description="wrong username or password"),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="too many failed logins for the account or from the address: the detail says when "
+                "to retry (also in Retry-After)",
+            ),
         }
     )
 )
 class TokenObtainView(TokenObtainPairView):
-    """Log in with username and password; get an access and a refresh token."""
+    """Log in with username and password; get an access and a refresh token. Too many
+    failures lock the account and the address out (django-axes)."""
 
     parser_classes = PARSERS
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        finally:
+            # django-axes marks the request it was given, DRF's wrapper; its middleware
+            # looks at Django's own request, and answers a lockout with the retry time.
+            for name in ("axes_locked_out", "axes_credentials"):
+                if name in request.__dict__:
+                    setattr(request._request, name, request.__dict__[name])
+        # A login like any other: django-axes forgets the failures before it.
+        user = serializer.user  # type: ignore[attr-defined]  # simplejwt's TokenObtainSerializer sets it
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
+        return Response(serializer.validated_data)
 
 
 @extend_schema_view(

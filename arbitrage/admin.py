@@ -55,8 +55,25 @@ class ScannerSettingsAdmin(admin.ModelAdmin):
         return False
 
 
+class AuditAdmin(admin.ModelAdmin):
+    """An append-only audit table in admin: rows are viewed, never added, edited or deleted
+    (no delete button, no "delete selected" action); only the retention task prunes."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # viewing is still allowed through has_view_permission
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Episode)
-class EpisodeAdmin(admin.ModelAdmin):
+class EpisodeAdmin(AuditAdmin):
     list_display = (
         "type",
         "symbol",
@@ -78,22 +95,9 @@ class EpisodeAdmin(admin.ModelAdmin):
     ordering = ("-last_seen",)
     list_per_page = 50
 
-    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return [field.name for field in Episode._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # Audit rows are read-only; viewing is still allowed through has_view_permission.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(ScanRecord)
-class ScanRecordAdmin(admin.ModelAdmin):
+class ScanRecordAdmin(AuditAdmin):
     """Every scan: when, how long, what it could use, what it found; degraded and late ones
     and the gaps between scans are where an operator looks first."""
 
@@ -116,15 +120,3 @@ class ScanRecordAdmin(admin.ModelAdmin):
     search_fields = ("degraded_reason",)
     date_hierarchy = "started_at"
     list_per_page = 100
-
-    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return [field.name for field in ScanRecord._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

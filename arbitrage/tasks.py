@@ -25,6 +25,7 @@ from celery.result import AsyncResult
 from django.conf import settings
 
 from arbitrage import metrics
+from arbitrage.audit import retention
 from arbitrage.engine.types import ScanParams
 from arbitrage.runtime.config import load_config, scan_lease_sec
 from arbitrage.runtime.lock import Renewer, scan_guard
@@ -208,3 +209,9 @@ def _dropped(report: ScanReport, shards: int, reason: str) -> dict[str, Any]:
     )
     metrics.SCANS.labels("incomplete").inc()
     return report.as_dict()
+
+
+@shared_task(name="arbitrage.tasks.prune_audit", ignore_result=True)
+def prune_audit() -> dict[str, int]:
+    """Daily: the audit's retention (arbitrage.audit.retention)."""
+    return retention.prune_audit(int(settings.AUDIT_RETENTION_DAYS))

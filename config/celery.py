@@ -32,6 +32,8 @@ def setup_periodic_tasks(sender: Celery, **kwargs: Any) -> None:
     sender.add_periodic_task(
         ScannerIntervalSchedule(), sender.signature("arbitrage.tasks.scan", options={"expires": expires}), name="scan"
     )
+    # The audit's retention: the only deletion of audit rows, logged.
+    sender.add_periodic_task(24 * 3600.0, sender.signature("arbitrage.tasks.prune_audit"), name="audit retention")
     # Telegram digests: the task itself does nothing (logged once) without a bot token.
     digest_period = settings.TELEGRAM_DIGEST_PERIOD_SEC
     sender.add_periodic_task(

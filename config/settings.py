@@ -7,6 +7,7 @@ Two run modes share this file:
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -28,9 +29,55 @@ if SECRET_KEY_MISSING:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- Transport security: production defaults outside DEBUG (`check --deploy` is clean) -----
+# Behind nginx (docker-compose), which sets X-Forwarded-Proto and X-Forwarded-For: trust
+# them. Never set this when clients reach the app directly (they could forge both).
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes and the metrics scraper talk plain HTTP inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+# The directive alone enrols nothing: the domain is preloaded only once submitted to hstspreload.org.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logins: a second factor for admin, throttling everywhere ------------------------------
+# Admin asks for a TOTP code whenever DEBUG is off; the embedded demo (DEBUG=1) does not.
+ADMIN_REQUIRE_OTP = not DEBUG
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Arbitrage scanner")
+# django-axes: after LOGIN_FAILURE_LIMIT failures for one account, or from one address,
+# logins are refused for LOGIN_LOCKOUT_MINUTES (admin, the dashboard and the token endpoint).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+if BEHIND_PROXY:
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out login
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Exchange credentials: encrypted at rest (exchanges/credentials.py) -----------------
+# Comma-separated Fernet keys, newest first; `manage.py rotate_credentials_key` re-encrypts
+# every stored credential under the first. Generate one with
+# `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "accounts.apps.SecureAdminConfig",  # django.contrib.admin, behind the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -41,6 +88,11 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "django_filters",
     "drf_spectacular",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "accounts",
     "exchanges",
     "arbitrage",
     "live",
@@ -50,13 +102,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "api.boundary.HostileInputMiddleware",  # first: refuses what no view should see
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the clear refusal
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,6 +166,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -151,10 +212,15 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery 6's default, taken now: a task running when the broker connection drops is given
+# up (its scan's lease runs out within an interval) rather than acknowledged into the void.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Beat's entries are declared in config/celery.py (their schedule reads the database).
 # Exactly one beat sends tasks, however many run (a lease in Redis); no state file.
 CELERY_BEAT_SCHEDULER = "arbitrage.runtime.schedules:LeaderScheduler"
 CELERY_SCAN_TASK_EXPIRES_SEC = env.float("CELERY_SCAN_TASK_EXPIRES_SEC", default=10.0)
+# Scan records and closed episodes older than this are deleted daily (0: kept for ever).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
 # Split each scan across this many Celery workers by symbol shard (1 = one worker scans all).
 SCAN_SHARDS = env.int("SCAN_SHARDS", default=1)
 
@@ -191,5 +257,10 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # ccxt logs each request with its headers (API keys) at DEBUG: never, whatever
+        # LOG_LEVEL says.
+        "ccxt": {"level": "INFO"},
+        # django-axes says INFO at every start and every failed login; lock-outs are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

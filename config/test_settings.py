@@ -1,11 +1,16 @@
-"""Settings for the test suite: the environment still decides DATABASE_URL and REDIS_URL."""
+"""Settings for the test suite: the environment still decides DATABASE_URL and REDIS_URL.
+Production defaults otherwise (DEBUG off), except where the suite's own client needs
+plain HTTP; the tests of those features turn them back on."""
 
 import os
 
 os.environ.setdefault("DEBUG", "0")
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key-long-enough-for-hs256-jwt")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-long-and-random-enough-for-django-and-hs256-jwt")
 
 from .settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# The test client speaks plain HTTP and logs staff in without a device.
+SECURE_SSL_REDIRECT = False
+ADMIN_REQUIRE_OTP = False

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", live.dashboard, name="dashboard"),
     path("accounts/login/", live.Login.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
     # The audit's admin pages before the model was named Episode: old bookmarks still work.
     path("admin/arbitrage/opportunity/", RedirectView.as_view(url="/admin/arbitrage/episode/", query_string=True)),
     path("admin/", admin.site.urls),
@@ -20,5 +21,6 @@ urlpatterns = [
 ]
 
 # API clients get JSON errors; people get Django's pages.
+handler400 = "api.errors.bad_request"
 handler404 = "api.errors.not_found"
 handler500 = "api.errors.server_error"

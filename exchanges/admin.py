@@ -11,7 +11,8 @@ from django.http import HttpRequest
 
 from kernel.ids import normalize_asset, normalize_exchange_id, normalize_symbol
 
-from .models import Exchange, WatchedSymbol, WithdrawalFee
+from .credentials import CredentialKeyError, cipher
+from .models import Exchange, ExchangeCredential, WatchedSymbol, WithdrawalFee
 
 
 class ExchangeForm(forms.ModelForm):
@@ -94,3 +95,67 @@ class WatchedSymbolAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
         return super().get_search_results(request, queryset, search_term.upper())
+
+
+class ExchangeCredentialForm(forms.ModelForm):
+    """Write-only secrets: typed in, encrypted on save, never shown again. Left blank on a
+    change, a secret keeps its stored value."""
+
+    api_key = forms.CharField(required=False, max_length=512, widget=forms.PasswordInput(render_value=False))
+    secret = forms.CharField(required=False, max_length=512, widget=forms.PasswordInput(render_value=False))
+    password = forms.CharField(
+        label="Passphrase",
+        required=False,
+        max_length=512,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Only for exchanges that issue one with the key (okx, kucoin, bitget...).",
+    )
+
+    class Meta:
+        model = ExchangeCredential
+        fields = ("exchange",)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        adding = self.instance._state.adding
+        if adding and not (data.get("api_key") and data.get("secret")):
+            raise forms.ValidationError("Enter both the API key and its secret.")
+        given = [data.get(name) for name in ("api_key", "secret", "password")]
+        try:
+            cipher()
+            if not adding and any(given) and not all(given[:2]):
+                self.instance.decrypted()  # the values left blank are kept: they must decrypt
+        except CredentialKeyError as exc:
+            raise forms.ValidationError(f"Cannot store credentials: {exc}") from None
+        return data
+
+    def save(self, commit: bool = True) -> ExchangeCredential:
+        credential: ExchangeCredential = super().save(commit=False)
+        data = self.cleaned_data
+        if credential._state.adding:
+            credential.store(data["api_key"], data["secret"], data.get("password") or "")
+        elif data.get("api_key") or data.get("secret") or data.get("password"):
+            current = credential.decrypted()
+            credential.store(
+                data.get("api_key") or current.api_key,
+                data.get("secret") or current.secret,
+                data.get("password") or current.password,
+            )
+        if commit:
+            credential.save()
+        return credential
+
+
+@admin.register(ExchangeCredential)
+class ExchangeCredentialAdmin(admin.ModelAdmin):
+    form = ExchangeCredentialForm
+    list_display = ("exchange", "masked_key", "has_passphrase", "updated_at")
+    readonly_fields = ("masked_key", "updated_at")
+
+    @admin.display(description="API key")
+    def masked_key(self, obj: ExchangeCredential) -> str:
+        return f"••••{obj.api_key_hint}" if obj.api_key_hint else "-"
+
+    @admin.display(description="passphrase", boolean=True)
+    def has_passphrase(self, obj: ExchangeCredential) -> bool:
+        return bool(obj.password_encrypted)

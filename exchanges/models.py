@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from exchanges.credentials import ApiCredentials, decrypt, encrypt, rotate
 from kernel.ids import (
     ASSET_HELP,
     ASSET_MAX_CHARS,
@@ -104,3 +105,47 @@ class WatchedSymbol(models.Model):
     @property
     def quote(self) -> str:
         return split_symbol(self.symbol)[1]
+
+
+class ExchangeCredential(models.Model):
+    """An exchange's API key, secret and passphrase, encrypted (exchanges.credentials). The
+    plaintext is never stored, shown, returned by the API or logged; admin shows the last
+    four characters of the key so an operator can tell which key is in use."""
+
+    exchange = models.OneToOneField(Exchange, on_delete=models.CASCADE, primary_key=True, related_name="credential")
+    api_key_encrypted = models.TextField(editable=False)
+    secret_encrypted = models.TextField(editable=False)
+    password_encrypted = models.TextField(editable=False, blank=True, default="")
+    api_key_hint = models.CharField(max_length=8, editable=False, help_text="the key's last four characters")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "exchange API credentials"
+        verbose_name_plural = "exchange API credentials"
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id} API key ...{self.api_key_hint}"
+
+    def store(self, api_key: str, secret: str, password: str = "") -> None:
+        """Encrypt and keep (the caller saves)."""
+        self.api_key_encrypted = encrypt(api_key)
+        self.secret_encrypted = encrypt(secret)
+        self.password_encrypted = encrypt(password) if password else ""
+        self.api_key_hint = api_key[-4:]
+
+    def decrypted(self) -> ApiCredentials:
+        what = f"{self.exchange_id} credentials"
+        return ApiCredentials(
+            self.exchange_id,
+            decrypt(self.api_key_encrypted, what),
+            decrypt(self.secret_encrypted, what),
+            decrypt(self.password_encrypted, what) if self.password_encrypted else "",
+        )
+
+    def rotate(self) -> None:
+        """Re-encrypt under the newest key (the caller saves)."""
+        what = f"{self.exchange_id} credentials"
+        self.api_key_encrypted = rotate(self.api_key_encrypted, what)
+        self.secret_encrypted = rotate(self.secret_encrypted, what)
+        if self.password_encrypted:
+            self.password_encrypted = rotate(self.password_encrypted, what)

@@ -11,13 +11,14 @@ shape of the scan message (arbitrage.runtime.feed). Client messages:
   answered with `subscribed` and the latest scan filtered; `{}` clears the filters;
 - `{"type": "ping"}`: answered with `pong`.
 Anything else (not JSON, binary, an unknown type, bad filters) is answered with
-`{"type": "error", "code": ..., "message": ...}` and the connection stays up.
+`{"type": "error", "code": ..., "message": ...}` and the connection stays up; a frame over
+MAX_FRAME_CHARS is answered and closed with 1009, and JSON no client sends (nested deeper
+than kernel.json_input.MAX_DEPTH, NUL characters) with 1008, before and after login.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,12 +31,15 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from arbitrage.filters import FilterError, OpportunityFilter
 from arbitrage.runtime.status import latest_scan
+from kernel import json_input
 from live.fanout import Mailbox, encode_scan, get_hub
 
 logger = logging.getLogger(__name__)
 
 AUTH_TIMEOUT_SEC = 10.0
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_POLICY = 1008  # RFC 6455: a message that violates the server's policy
+CLOSE_TOO_BIG = 1009  # RFC 6455: a message too big to process
 MAX_FRAME_CHARS = 16_384  # client messages are small commands
 
 
@@ -104,11 +108,16 @@ class OpportunitiesConsumer(AsyncJsonWebsocketConsumer):
             await self._error("bad_frame", "Send JSON text frames, not binary.")
             return
         if len(text_data) > MAX_FRAME_CHARS:
-            await self._error("bad_frame", f"Message too long (over {MAX_FRAME_CHARS} characters).")
+            await self._error("frame_too_big", f"Message too long (over {MAX_FRAME_CHARS} characters): closing.")
+            await self.close(code=CLOSE_TOO_BIG)
             return
         try:
-            content = json.loads(text_data)
-        except ValueError as exc:
+            content = json_input.loads(text_data)
+        except json_input.HostileJson as exc:
+            await self._error("hostile_frame", f"Refused: {exc}; closing.")
+            await self.close(code=CLOSE_POLICY)
+            return
+        except json_input.JsonInputError as exc:
             await self._error("bad_json", f"Not JSON: {exc}.")
             return
         await self.receive_json(content)

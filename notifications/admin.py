@@ -1,9 +1,11 @@
-"""Subscribers in admin: listed, filtered by state and mode, editable."""
+"""Subscribers in admin: listed, filtered by state and mode, editable; what was sent to
+them, read-only (part of the audit)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
+from arbitrage.admin import AuditAdmin
 from notifications.models import Delivery, Subscriber
 
 
@@ -30,7 +32,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(AuditAdmin):
     list_display = ("subscriber", "episode", "net_edge_pct", "created_at", "sent_at")
     list_filter = ("sent_at",)
     raw_id_fields = ("subscriber", "episode")

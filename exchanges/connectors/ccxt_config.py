@@ -122,13 +122,20 @@ class IngestConfig:
     connector_by_exchange: dict[str, dict[str, Any]] = field(default_factory=dict)
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     source: str = "(defaults)"
+    # apiKey/secret/password per exchange, decrypted from the database (never from a file).
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     def ccxt_config(self, exchange: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
-        """The constructor config of `exchange`: its module's defaults under the file's entry.
-        Rate limiting stays on: it is what paces snapshot requests."""
+        """The constructor config of `exchange`: its module's defaults under the file's entry,
+        and the stored API credentials over both. Rate limiting stays on: it is what paces
+        snapshot requests."""
         merged = deep_merge(defaults, self.exchanges.get(exchange, {}))
+        merged.update(self.credentials.get(exchange, {}))
         merged.setdefault("enableRateLimit", True)
         return merged
+
+    def with_credentials(self, credentials: Mapping[str, Mapping[str, str]]) -> IngestConfig:
+        return dataclasses.replace(self, credentials={k: dict(v) for k, v in credentials.items()})
 
     def settings(self, exchange: str, defaults: Mapping[str, Any]) -> ConnectorSettings:
         values = {**defaults, **self.connector, **self.connector_by_exchange.get(exchange, {})}

@@ -8,19 +8,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.api.conftest import PASSWORD
+from tests.api.endpoints import READ_ENDPOINTS
 
 pytestmark = pytest.mark.django_db
-
-READ_ENDPOINTS = [
-    "/api/v1/opportunities/",
-    "/api/v1/episodes/",
-    "/api/v1/books/health/",
-    "/api/v1/exchanges/",
-    "/api/v1/exchanges/binance/",
-    "/api/v1/withdrawal-fees/",
-    "/api/v1/settings/",
-    "/api/schema/",
-]
 
 
 @pytest.mark.parametrize("url", READ_ENDPOINTS)

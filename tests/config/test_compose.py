@@ -210,7 +210,8 @@ def test_app_starts_only_after_healthy_databases_and_migrations(services: dict[s
 def test_processes_run_the_documented_commands(services: dict[str, Any]) -> None:
     assert services["api"]["command"][:5] == ["daphne", "-b", "0.0.0.0", "-p", "8000"]
     assert services["api"]["command"][-1] == "config.asgi:application"
-    assert services["worker"]["command"] == ["celery", "-A", "config", "worker", "-l", "info"]
+    assert services["worker"]["command"][:6] == ["celery", "-A", "config", "worker", "-l", "info"]
+    assert {"--without-gossip", "--without-mingle", "--without-heartbeat"} <= set(services["worker"]["command"])
     assert services["beat"]["command"][:6] == ["celery", "-A", "config", "beat", "-l", "info"]
     assert services["ingest"]["command"] == ["python", "manage.py", "ingest", "--connector", "simulated"]
     assert services["bot"]["command"] == ["python", "manage.py", "telegram_bot"]

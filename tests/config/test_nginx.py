@@ -183,3 +183,46 @@ async def test_static_files_are_served_without_the_api(nginx_binary: str, site: 
     assert found.headers["content-type"].startswith("text/css")
     assert missing.status_code == 404
     assert api.seen == []
+
+
+async def test_every_response_carries_the_security_headers(nginx_binary: str, site: Path) -> None:
+    api = FakeApi()
+    async with serve(api.echo, "127.0.0.1", 0, process_request=api.process_request) as upstream:
+        with running_nginx(nginx_binary, site, upstream.sockets[0].getsockname()[1]) as port:
+            async with httpx.AsyncClient(trust_env=False) as client:
+                page = await client.get(f"http://127.0.0.1:{port}/")
+                missing = await client.get(f"http://127.0.0.1:{port}/static/nope.css")
+
+    for response in (page, missing):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "same-origin"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+async def test_password_guessing_is_rate_limited_per_address_and_the_rest_is_not(nginx_binary: str, site: Path) -> None:
+    api = FakeApi()
+    async with serve(api.echo, "127.0.0.1", 0, process_request=api.process_request) as upstream:
+        with running_nginx(nginx_binary, site, upstream.sockets[0].getsockname()[1]) as port:
+            async with httpx.AsyncClient(trust_env=False) as client:
+                # GET: the stand-in api answers nothing else; nginx limits every method alike.
+                tries = [
+                    (await client.get(f"http://127.0.0.1:{port}/api/v1/auth/token/")).status_code for _ in range(12)
+                ]
+                pages = [(await client.get(f"http://127.0.0.1:{port}/")).status_code for _ in range(12)]
+
+    # A burst of 5 on top of the first: the 7th try within the minute is refused.
+    assert tries[:6] == [200] * 6
+    assert set(tries[6:]) == {429}
+    assert pages == [200] * 12
+
+
+async def test_the_scheme_a_tls_proxy_in_front_reports_is_passed_on(nginx_binary: str, site: Path) -> None:
+    api = FakeApi()
+    async with serve(api.echo, "127.0.0.1", 0, process_request=api.process_request) as upstream:
+        with running_nginx(nginx_binary, site, upstream.sockets[0].getsockname()[1]) as port:
+            async with httpx.AsyncClient(trust_env=False) as client:
+                await client.get(f"http://127.0.0.1:{port}/", headers={"X-Forwarded-Proto": "https"})
+
+    ((_, headers),) = api.seen
+    assert headers["x-forwarded-proto"] == "https"

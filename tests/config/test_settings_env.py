@@ -29,6 +29,7 @@ print(json.dumps({
     "allowed_hosts": s.ALLOWED_HOSTS,
     "csrf_trusted_origins": s.CSRF_TRUSTED_ORIGINS,
     "static_root": s.STATIC_ROOT,
+    "admin_require_otp": s.ADMIN_REQUIRE_OTP,
 }))
 """
 
@@ -57,7 +58,11 @@ def settings_under(env: dict[str, str]) -> dict[str, Any]:
     return loaded
 
 
-PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "a-long-random-production-key", "ALLOWED_HOSTS": "arb.example.com"}
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "tQ3x-8vN_kw2Lr9mZpYc4HbJ0sEaUfGd7iOhXqRlWn6tKyVe1B",
+    "ALLOWED_HOSTS": "arb.example.com",
+}
 
 
 def test_database_url_selects_postgresql() -> None:
@@ -197,3 +202,58 @@ def test_host_and_origin_lists_are_comma_separated() -> None:
 def test_static_root_follows_the_environment() -> None:
     assert settings_under({**PRODUCTION, "STATIC_ROOT": "/app/staticfiles"})["static_root"] == "/app/staticfiles"
     assert settings_under(PRODUCTION)["static_root"] == str(REPO / "staticfiles")
+
+
+def manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=_process_env(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_deploy_is_clean_with_the_production_settings() -> None:
+    env = {**PRODUCTION, "BEHIND_PROXY": "1", "CSRF_TRUSTED_ORIGINS": "https://arb.example.com"}
+    result = manage(["check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_each_transport_security_setting_can_be_set_from_the_environment() -> None:
+    snippet = (
+        "import json, environ; environ.Env.read_env = lambda *a, **k: None\n"
+        "from config import settings as s\n"
+        "print(json.dumps([s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE,"
+        " s.CSRF_COOKIE_SECURE, getattr(s, 'SECURE_PROXY_SSL_HEADER', None)]))"
+    )
+    off = {
+        **PRODUCTION,
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+    }
+    run = [sys.executable, "-c", snippet]
+    default = subprocess.run(run, cwd=REPO, env=_process_env({**PRODUCTION, "BEHIND_PROXY": "1"}), capture_output=True)
+    turned_off = subprocess.run(run, cwd=REPO, env=_process_env(off), capture_output=True)
+    assert json.loads(default.stdout) == [True, 31_536_000, True, True, ["HTTP_X_FORWARDED_PROTO", "https"]]
+    assert json.loads(turned_off.stdout) == [False, 0, False, False, None]
+
+
+def test_a_weak_or_default_secret_key_is_refused_outside_debug() -> None:
+    for weak in ("change-me", "short-key", "a" * 60, "django-insecure-" + "x1y2z3w4v5" * 5):
+        result = manage(["check"], {**PRODUCTION, "SECRET_KEY": weak})
+        assert result.returncode != 0, weak
+        assert "Traceback" not in result.stderr
+        assert "(config.E001) SECRET_KEY is weak or a known default" in result.stderr, weak
+    assert manage(["check"], {**PRODUCTION, "SECRET_KEY": "change-me", "DEBUG": "1"}).returncode == 0
+
+
+def test_a_malformed_encryption_key_is_a_start_up_error_naming_the_variable() -> None:
+    result = manage(["check"], {**PRODUCTION, "FIELD_ENCRYPTION_KEY": "not-a-fernet-key"})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "(config.E002) FIELD_ENCRYPTION_KEY key #1 is not a Fernet key" in result.stderr

@@ -68,6 +68,7 @@ class FakeFeesServer:
         self.published = published
         self.failing_status: int | None = None
         self.requests: list[str] = []  # paths served, in order
+        self.headers_seen: list[dict[str, str]] = []  # request headers (lower-case names), in order
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -111,6 +112,7 @@ class FakeFeesServer:
                 query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 fake.requests.append(parts.path)
+                fake.headers_seen.append(headers)
                 if fake.failing_status is not None:
                     status, body = fake.failing_status, fake.error_body(fake.failing_status)
                 else:

@@ -4,14 +4,17 @@ in-memory channel layer, the book store), driven by Channels' WebsocketCommunica
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from arbitrage.runtime.feed import GROUP, GROUP_EVENT, ScanMessage, publish_scan
@@ -269,7 +272,6 @@ async def test_invalid_filters_are_explained_and_the_old_ones_stay(store, token)
         ('{"type": "dance"}', "unknown_type"),
         ('{"type": "subscribe", "filters": "BTC"}', "invalid_filters"),
         ('{"type": "auth", "token": "x"}', "bad_message"),
-        ("x" * 20_000, "bad_frame"),
     ],
 )
 async def test_junk_frames_are_answered_and_the_connection_stays_up(store, token, frame, code):
@@ -330,3 +332,65 @@ async def test_other_websocket_paths_are_refused(path):
     communicator = WebsocketCommunicator(application, path)
     connected_, code = await communicator.connect()
     assert (connected_, code) == (False, 4404)
+
+
+HOSTILE = [
+    ("x" * 20_000, "frame_too_big", consumers.CLOSE_TOO_BIG),
+    ("[" * 3000 + "]" * 3000, "hostile_frame", consumers.CLOSE_POLICY),  # 6 KB, 3,000 deep
+    ('{"type": "subscribe", "filters": ' + "[" * 40 + "]" * 40 + "}", "hostile_frame", consumers.CLOSE_POLICY),
+    ('{"type": "subscribe", "filters": {"symbol": "BTC\\u0000"}}', "hostile_frame", consumers.CLOSE_POLICY),
+]
+
+
+@pytest.mark.parametrize(("frame", "code", "close"), HOSTILE)
+async def test_hostile_frames_after_login_are_refused_with_a_close_code(store, token, frame, code, close, caplog):
+    client = await joined(f"{URL}?token={token}")
+    await client.send_to(text_data=frame)
+    error = await client.receive_json_from()
+    assert error["type"] == "error" and error["code"] == code
+    assert await closed_with(client) == close
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"
+
+
+@pytest.mark.parametrize(("frame", "code", "close"), HOSTILE)
+async def test_hostile_frames_before_login_are_refused_with_a_close_code(store, frame, code, close, caplog):
+    client = await connected()
+    assert (await client.receive_json_from())["code"] == "auth_required"
+    await client.send_to(text_data=frame)
+    assert (await client.receive_json_from())["code"] == code
+    assert await closed_with(client) == close
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"
+
+
+FRAME_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["type", "filters", "token"]), inner),
+    max_leaves=12,
+)
+COMMANDS = st.fixed_dictionaries(
+    {"type": st.sampled_from(["subscribe", "ping", "auth", "dance"])}, optional={"filters": FRAME_JSON}
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    frames=st.lists(
+        st.one_of(st.text(min_size=1, max_size=120), FRAME_JSON.map(json.dumps), COMMANDS.map(json.dumps)), max_size=4
+    )
+)
+def test_any_frames_get_an_answer_or_a_deliberate_close(store, token, frames) -> None:  # type: ignore[no-untyped-def]
+    async def talk() -> None:
+        client = await connected(f"{URL}?token={token}")
+        for frame in frames:
+            await client.send_to(text_data=frame)
+            output = await client.receive_output(timeout=5)
+            if output["type"] == "websocket.close":
+                assert output["code"] in (consumers.CLOSE_TOO_BIG, consumers.CLOSE_POLICY), output
+                return
+            reply = json.loads(output["text"])
+            assert reply["type"] in ("error", "pong", "subscribed"), reply
+        await client.send_json_to({"type": "ping"})
+        assert await client.receive_json_from(timeout=5) == {"type": "pong"}
+        await client.disconnect()
+
+    async_to_sync(talk)()

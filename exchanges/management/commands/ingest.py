@@ -43,7 +43,7 @@ from django.db import DatabaseError
 from cli.commands import OneLineErrorCommand, csv_list
 from exchanges import registry
 from exchanges.connectors.symbols import Shard
-from exchanges.management.flags import exchanges_flag
+from exchanges.management.flags import ccxt_config_flag, exchanges_flag
 from exchanges.models import Exchange, WatchedSymbol, validate_symbol
 from kernel.gc_tuning import freeze_startup
 from kernel.ids import normalize_symbol
@@ -367,12 +367,7 @@ class Command(OneLineErrorCommand):
             if path is not None:
                 raise CommandError("--ccxt-config applies to --connector ccxt only")
             return None
-        from exchanges.connectors.ccxt_config import CcxtConfigError, load_ingest_config
-
-        try:
-            return load_ingest_config(path or settings.CCXT_CONFIG_FILE or None)
-        except CcxtConfigError as exc:
-            raise CommandError(str(exc)) from None
+        return ccxt_config_flag(path)
 
     @staticmethod
     def _given_symbols(given: list[str] | None) -> list[str] | None:

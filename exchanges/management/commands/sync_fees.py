@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, transaction
@@ -36,7 +35,7 @@ from cli.commands import OneLineErrorCommand, csv_list
 from exchanges import registry
 from exchanges.connectors.base import describe_error
 from exchanges.fee_sync import FeeFetchError, PublishedFees, fetch_published_fees
-from exchanges.management.flags import exchanges_flag
+from exchanges.management.flags import ccxt_config_flag, exchanges_flag
 from exchanges.models import Exchange, WatchedSymbol, WithdrawalFee, validate_asset
 from kernel.ids import normalize_asset
 
@@ -71,19 +70,15 @@ class Command(OneLineErrorCommand):
         parser.add_argument(
             "--ccxt-config",
             metavar="FILE",
-            help="JSON of per-exchange ccxt constructor config (urls, options, keys); default: CCXT_CONFIG_FILE",
+            help="JSON of per-exchange ccxt constructor config (urls, options); default: CCXT_CONFIG_FILE. "
+            "API keys come from admin (exchange API credentials)",
         )
         parser.add_argument("--force", action="store_true", help="also overwrite values an admin set by hand")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from exchanges.connectors.ccxt_config import CcxtConfigError, load_ingest_config
-
         exchanges = exchanges_flag(options["exchanges"])
         assets = self._given_assets(options["assets"])
-        try:
-            config = load_ingest_config(options["ccxt_config"] or settings.CCXT_CONFIG_FILE or None)
-        except CcxtConfigError as exc:
-            raise CommandError(str(exc)) from None
+        config = ccxt_config_flag(options["ccxt_config"])
         try:
             rows = {row.id: row for row in Exchange.objects.all()}
             if exchanges is None:
