@@ -6,10 +6,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 UV := uv==0.13.9
 
-.PHONY: demo test lint fmt bench soak install requirements services clean
+.PHONY: demo full test lint fmt bench soak install requirements services clean
 
 $(STAMP): requirements.txt requirements-dev.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: could not create $(VENV): install python3-venv (apt-get install python3-venv)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); scripts/apt-install.sh python3-venv && $(PYTHON) -m venv $(VENV); } \
+	  || { echo "error: could not create $(VENV): install python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*; touch $@
 
@@ -19,9 +20,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	DEBUG=1 $(PY) manage.py demo
 
+## Run the full stack without Docker (PostgreSQL + Redis from DATABASE_URL / REDIS_URL), one process each.
+full: $(STAMP)
+	$(PY) manage.py full $(FULL_ARGS)
+
 ## Run lint and the whole test suite against real Redis and PostgreSQL (started if missing).
 test: $(STAMP) lint
-	@eval "$$(scripts/test-services.sh)" && \
+	@services=$$(scripts/test-services.sh) && eval "$$services" && \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 ## Style, types and the architecture's import rules (pyproject.toml [tool.importlinter]).
@@ -37,7 +42,7 @@ fmt: $(STAMP)
 
 ## Benchmarks (numbers go to docs/benchmarks.md).
 bench: $(STAMP)
-	@eval "$$(scripts/test-services.sh)" && \
+	@services=$$(scripts/test-services.sh) && eval "$$services" && \
 	  $(PY) -m benchmarks $(BENCH_ARGS)
 
 ## The full stack under faults for MINUTES minutes (default 30); figures go to docs/reliability.md.

@@ -38,6 +38,8 @@ class SecondFactorLoginForm(OTPAdminAuthenticationForm):
 class SecureAdminSite(admin.AdminSite):
     site_header = "Arbitrage scanner administration"
     site_title = "Arbitrage scanner admin"
+    # The lists (episodes above all) need the width; the home page lists every model.
+    enable_nav_sidebar = False
 
     def has_permission(self, request: HttpRequest) -> bool:
         if not super().has_permission(request):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
-from api import docs, views
+from api import views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -27,5 +30,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/", include((v1_patterns, "api"), namespace="v1")),
     # The schema is public knowledge of the API's shape, still behind a login like the rest.
     path("schema/", views.SchemaView.as_view(), name="api-schema"),
-    path("docs/", docs.api_docs, name="api-docs"),
+    # Pages for people (a login, like the dashboard), served from this site: Swagger UI and
+    # ReDoc from drf-spectacular-sidecar, no CDN; Swagger's start-up script is a file of its
+    # own, so nginx's Content-Security-Policy needs no inline scripts.
+    path(
+        "docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema", permission_classes=[AllowAny])),
+        name="api-docs",
+    ),
+    path(
+        "redoc/",
+        login_required(SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[AllowAny])),
+        name="api-redoc",
+    ),
 ]

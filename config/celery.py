@@ -4,20 +4,81 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import beat_init, setup_logging, worker_init, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# prometheus_client opens its files in PROMETHEUS_MULTIPROC_DIR as soon as a metric is
+# defined: in a worker that is while Celery imports the tasks, before any signal fires.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 app = Celery("arbscan")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@setup_logging.connect
+def _keep_the_project_logging(loglevel: int | str | None = None, **kwargs: Any) -> None:
+    """Celery would install its own handlers and format (and drop the `extra` fields); a
+    receiver of this signal makes it keep Django's LOGGING (config/settings.py): the same
+    structured lines in the worker and beat as everywhere else. `-l LEVEL` still applies."""
+    import logging
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
+
 @worker_init.connect
-def _tune_worker(**kwargs: Any) -> None:
+def _start_worker(**kwargs: Any) -> None:
+    from cli.exporter import reset_multiprocess_dir
     from kernel.gc_tuning import tune_gc
 
     tune_gc()
+    reset_multiprocess_dir()  # before the pool starts writing to it
+    _serve_metrics("worker")
+
+
+@worker_process_shutdown.connect
+def _pool_process_gone(pid: int | None = None, **kwargs: Any) -> None:
+    from cli.exporter import process_exited
+
+    if pid is not None:
+        process_exited(pid)
+
+
+@beat_init.connect
+def _start_beat(**kwargs: Any) -> None:
+    _serve_metrics("beat")
+
+
+def _serve_metrics(process: str) -> None:
+    """On METRICS_PORT when set (cli.exporter). A taken port costs the metrics, not the
+    process: it is logged and the work goes on."""
+    import logging
+
+    from django.conf import settings
+
+    from cli.exporter import multiprocess_dir, serve_metrics
+
+    port = int(settings.METRICS_PORT)
+    if not port:
+        return
+    if process == "worker" and multiprocess_dir() is None and app.conf.worker_pool in (None, "prefork"):
+        logging.getLogger(__name__).warning(
+            "the pool's scans count in its own processes: set PROMETHEUS_MULTIPROC_DIR (an empty directory) "
+            "before starting the worker, or its metrics show only the parent process"
+        )
+    try:
+        serve_metrics(port, process)
+    except OSError as exc:
+        logging.getLogger(__name__).error(
+            "metrics not served: METRICS_PORT is taken or not allowed",
+            extra={"service": process, "port": port, "error": str(exc)},
+        )
 
 
 @app.on_after_finalize.connect

@@ -1,12 +1,18 @@
-"""Structured log lines: `ts=... level=... logger=... msg="..." key=value ...`.
+"""Structured log lines, one per event, in every process (Celery's included):
 
-Extra fields passed with `logger.info("scan done", extra={"books": 12})` become key=value
-pairs, so logs can be grepped and parsed without a JSON pipeline.
+- `key=value` for people (`ts=... level=... logger=... msg="..." key=value ...`), the
+  default with DEBUG on;
+- one JSON object a line for log pipelines, the default in production (LOG_FORMAT).
+
+Extra fields passed with `logger.info("scan done", extra={"books": 12})` become fields of
+their own either way.
 """
 
 import logging
 import time
 from typing import Any
+
+import orjson
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -18,18 +24,38 @@ def _quote(value: Any) -> str:
     return text
 
 
+def _timestamp(record: logging.LogRecord) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
+
+
 class StructuredFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         parts = [
-            f"ts={ts}.{int(record.msecs):03d}Z",
+            f"ts={_timestamp(record)}",
             f"level={record.levelname.lower()}",
             f"logger={record.name}",
             f"msg={_quote(record.getMessage())}",
         ]
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                parts.append(f"{key}={_quote(value)}")
+        for key, value in _extras(record).items():
+            parts.append(f"{key}={_quote(value)}")
         if record.exc_info:
             parts.append(f"exc={_quote(self.formatException(record.exc_info))}")
         return " ".join(parts)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        line.update(_extras(record))
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served offline
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -98,12 +99,15 @@ INSTALLED_APPS = [
     "live",
     "api",
     "notifications",
+    "ops",
     "demo",
 ]
 
 MIDDLEWARE = [
     "api.boundary.HostileInputMiddleware",  # first: refuses what no view should see
     "django.middleware.security.SecurityMiddleware",
+    # Static files without a web server in front (`make full`); nginx serves them in Compose.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -182,6 +186,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Opportunities, episodes, book health, exchanges, fees and scanner settings.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Redis: the book store, the opportunities feed and the channel layer -----------------
@@ -236,25 +243,35 @@ DASHBOARD_URL = env.str("DASHBOARD_URL", default="http://127.0.0.1:8000/")
 # --- Observability -------------------------------------------------------------------
 # The Prometheus scraper's bearer token for /metrics (empty: staff session only).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The worker, beat, ingest and the bot serve their metrics on this port (0: not served);
+# the web process serves them at /metrics. See cli/exporter.py.
+METRICS_PORT = env.int("METRICS_PORT", default=0)
 
 # --- Exchanges --------------------------------------------------------------------------
 CCXT_CONFIG_FILE = env.str("CCXT_CONFIG_FILE", default="")
 
-# --- Logging: structured (key=value) to stderr ------------------------------------------
+# --- Logging: structured, in every process -------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "json" (a JSON object a line, for log pipelines) or "keyvalue" (for people).
+LOG_FORMAT = env.str("LOG_FORMAT", default="keyvalue" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"structured": {"()": "config.logging.StructuredFormatter"}},
+    "formatters": {
+        "keyvalue": {"()": "config.logging.StructuredFormatter"},
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stderr",
-            "formatter": "structured",
+            "formatter": "json" if LOG_FORMAT == "json" else "keyvalue",
         }
     },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own console handlers (DEBUG) would print every django.* line twice.
+        "django": {"handlers": [], "propagate": True},
         "django.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         # ccxt logs each request with its headers (API keys) at DEBUG: never, whatever

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from kernel.ids import normalize_asset, normalize_exchange_id, normalize_symbol
@@ -30,15 +31,6 @@ class ExchangeForm(forms.ModelForm):
             self.instance.fee_set_by_admin = True
         exchange: Exchange = super().save(commit)
         return exchange
-
-
-@admin.register(Exchange)
-class ExchangeAdmin(admin.ModelAdmin):
-    form = ExchangeForm
-    list_display = ("id", "name", "enabled", "taker_fee_bps", "fee_set_by_admin", "updated_at")
-    list_editable = ("enabled", "taker_fee_bps")
-    list_filter = ("enabled", "fee_set_by_admin")
-    search_fields = ("id", "name")
 
 
 class WithdrawalFeeForm(forms.ModelForm):
@@ -76,6 +68,46 @@ class WithdrawalFeeAdmin(admin.ModelAdmin):
     search_fields = ("asset", "network")
 
 
+@admin.action(description="Enable selected")
+def enable(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    modeladmin.message_user(request, f"{queryset.update(enabled=True)} enabled.")
+
+
+@admin.action(description="Disable selected")
+def disable(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    modeladmin.message_user(request, f"{queryset.update(enabled=False)} disabled.")
+
+
+class WithdrawalFeeInline(admin.TabularInline):
+    """An exchange's withdrawal fees on its own page (the form holds the same rules)."""
+
+    model = WithdrawalFee
+    form = WithdrawalFeeForm
+    fields = ("asset", "network", "fee", "withdrawals_enabled", "deposits_enabled", "set_by_admin", "updated_at")
+    readonly_fields = ("set_by_admin", "updated_at")
+    extra = 0
+
+
+@admin.register(Exchange)
+class ExchangeAdmin(admin.ModelAdmin):
+    form = ExchangeForm
+    list_display = ("id", "name", "enabled", "taker_fee_bps", "fee_set_by_admin", "withdrawal_fees", "updated_at")
+    list_editable = ("enabled", "taker_fee_bps")
+    list_filter = ("enabled", "fee_set_by_admin")
+    search_fields = ("id", "name")
+    actions = [enable, disable]
+    inlines = [WithdrawalFeeInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Exchange]:
+        return super().get_queryset(request).annotate(fee_count=Count("withdrawal_fees"))
+
+    @admin.display(description="withdrawal fees", ordering="fee_count")
+    def withdrawal_fees(self, obj: Exchange) -> str:
+        count = getattr(obj, "fee_count", 0)
+        # Without them every spatial opportunity bought here counts the withdrawal as free.
+        return str(count) if count else "⚠ none: run sync_fees or add them (withdrawals counted as free)"
+
+
 class WatchedSymbolForm(forms.ModelForm):
     class Meta:
         model = WatchedSymbol
@@ -88,6 +120,7 @@ class WatchedSymbolForm(forms.ModelForm):
 @admin.register(WatchedSymbol)
 class WatchedSymbolAdmin(admin.ModelAdmin):
     form = WatchedSymbolForm
+    actions = [enable, disable]
     list_display = ("symbol", "enabled", "created_at")
     list_editable = ("enabled",)
     list_filter = ("enabled",)

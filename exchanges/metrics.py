@@ -25,7 +25,11 @@ the scan used, as opposed to what ingest holds.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from prometheus_client import Counter, Gauge
+
+from exchanges.connectors.integrity import FailureKind
 
 MD_LAG_MS = Gauge("md_lag_ms", "Exchange timestamp to receipt of the newest book written, ms.", ["exchange"])
 BOOK_UPDATES = Counter("md_book_updates", "Order book updates received from the exchange.", ["exchange"])
@@ -36,6 +40,10 @@ SNAPSHOT_ERRORS = Counter("orderbook_snapshot_errors", "Failed order book snapsh
 BOOKS_HEALTHY = Gauge("books_healthy", "Books in sync and updated within stale_after_sec.", ["exchange"])
 BOOKS_STALE = Gauge("books_stale", "Books in sync but not updated within stale_after_sec.", ["exchange"])
 BOOKS_UNHEALTHY = Gauge("books_unhealthy", "Books known wrong or waiting for a snapshot.", ["exchange"])
+
+
+RECONNECT_REASONS = ("closed", "silence", "error")
+GAP_KINDS = tuple(kind for kind in get_args(FailureKind) if kind != "snapshot")  # snapshot: its own counter
 
 
 class ExchangeMetrics:
@@ -50,6 +58,11 @@ class ExchangeMetrics:
         self.healthy = BOOKS_HEALTHY.labels(exchange)
         self.stale = BOOKS_STALE.labels(exchange)
         self.unhealthy = BOOKS_UNHEALTHY.labels(exchange)
+        # At 0 from the start, so increase() and alerts see the first one.
+        for reason in RECONNECT_REASONS:
+            WS_RECONNECTS.labels(exchange, reason)
+        for kind in GAP_KINDS:
+            GAP_EVENTS.labels(exchange, kind)
 
     def reconnect(self, reason: str) -> None:
         WS_RECONNECTS.labels(self.exchange, reason).inc()

@@ -4,6 +4,9 @@ them, read-only (part of the audit)."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from arbitrage.admin import AuditAdmin
 from notifications.models import Delivery, Subscriber
@@ -15,6 +18,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         "chat_id",
         "username",
         "is_active",
+        "deactivated_reason",
         "mode",
         "filters_shown",
         "last_digest_at",
@@ -33,7 +37,12 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(AuditAdmin):
-    list_display = ("subscriber", "episode", "net_edge_pct", "created_at", "sent_at")
+    list_display = ("subscriber", "episode_link", "net_edge_pct", "created_at", "sent_at")
     list_filter = ("sent_at",)
     raw_id_fields = ("subscriber", "episode")
-    list_select_related = ("subscriber",)
+    list_select_related = ("subscriber", "episode")
+
+    @admin.display(description="episode", ordering="episode")
+    def episode_link(self, obj: Delivery) -> SafeString:
+        url = reverse("admin:arbitrage_episode_change", args=[obj.episode_id])
+        return format_html('<a href="{}">{}</a>', url, obj.episode)

@@ -13,7 +13,8 @@ from telegram.constants import ParseMode
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from notifications.commands import respond
+from notifications import metrics
+from notifications.commands import COMMANDS, command_of, respond
 from notifications.sender import flood_wait_sec, hide_token_from_logs
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     user = update.effective_user
     reply = await sync_to_async(answer)(chat.id, (user.username if user else None) or "", msg.text)
+    command = command_of(msg.text)
+    metrics.BOT_COMMANDS.labels(command if command in COMMANDS else "unknown").inc()
     await send_reply(msg, reply)
 
 
@@ -57,15 +60,18 @@ async def send_reply(msg: Message, text: str) -> None:
             wait = flood_wait_sec(exc)
             if wait > MAX_REPLY_WAIT_SEC:
                 log.warning("reply dropped: flood wait too long", extra={"chat_id": chat_id, "wait_sec": wait})
+                metrics.BOT_REPLY_FAILURES.inc()
                 return
             log.info("reply waits out a flood wait", extra={"chat_id": chat_id, "wait_sec": wait})
             await asyncio.sleep(wait)
         except (NetworkError, TimedOut) as exc:
             if attempt == REPLY_ATTEMPTS:
                 log.warning("reply not sent", extra={"chat_id": chat_id, "attempts": attempt, "error": str(exc)})
+                metrics.BOT_REPLY_FAILURES.inc()
                 return
             await asyncio.sleep(REPLY_BACKOFF_SEC * 2 ** (attempt - 1))
     log.warning("reply not sent: flood waits kept coming", extra={"chat_id": chat_id, "attempts": REPLY_ATTEMPTS})
+    metrics.BOT_REPLY_FAILURES.inc()
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -171,10 +171,16 @@ COMMANDS: dict[str, Callable[[Incoming], str]] = {
 }
 
 
+def command_of(text: str) -> str:
+    """The command a message names (`/filter@bot ...` is `filter`), or ''."""
+    words = text.split()
+    return words[0][1:].split("@")[0].lower() if words and words[0].startswith("/") else ""
+
+
 def respond(chat_id: int, username: str, text: str) -> str:
     """The reply to one message (HTML)."""
     words = text.split()
-    command = words[0][1:].split("@")[0].lower() if words and words[0].startswith("/") else ""
+    command = command_of(text)
     handler = COMMANDS.get(command)
     if handler is None:
         return "Unknown command. /help lists them."

@@ -92,6 +92,8 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, help_text="empty: the send never confirmed")
 
     class Meta:
+        verbose_name = "Telegram delivery"
+        verbose_name_plural = "Telegram deliveries"
         constraints = [
             models.UniqueConstraint(fields=["subscriber", "episode", "net_edge_pct"], name="uniq_delivery_per_edge"),
         ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +24,9 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
+
+from notifications import metrics
+from notifications.pacing import MemoryPacer, Pacer
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +70,21 @@ class TelegramSender:
     """Use as a context manager: `with TelegramSender(token, base_url) as s: s.send(...)`."""
 
     def __init__(
-        self, token: str, base_url: str = "", policy: SendPolicy | None = None, sleep: Sleep = asyncio.sleep
+        self,
+        token: str,
+        base_url: str = "",
+        policy: SendPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        pacer: Pacer | None = None,
     ) -> None:
+        """`pacer`: the slots shared with other senders (notifications.pacing); by default
+        this sender's own."""
         hide_token_from_logs()
         self.policy = policy or SendPolicy()
         self._sleep = sleep
         self._loop = asyncio.new_event_loop()
         self.bot = Bot(token, base_url=base_url) if base_url else Bot(token)
-        self._last_send = 0.0
-        self._last_to_chat: dict[int, float] = {}
+        self._pacer = pacer or MemoryPacer()
 
     def __enter__(self) -> TelegramSender:
         # getMe: a wrong token fails here (InvalidToken), before any subscriber is touched.
@@ -97,21 +105,18 @@ class TelegramSender:
             self._loop.close()
 
     def send(self, chat_id: int, text: str) -> Outcome:
-        return self._loop.run_until_complete(self._send(chat_id, text))
+        outcome = self._loop.run_until_complete(self._send(chat_id, text))
+        metrics.MESSAGES.labels(outcome.value).inc()
+        return outcome
 
     def _chat_interval(self, chat_id: int) -> float:
         return self.policy.per_group_interval_sec if chat_id < 0 else self.policy.per_chat_interval_sec
 
     async def _pace(self, chat_id: int) -> None:
         # Spacing sends (rather than a token bucket) keeps bursts under the overall limit too.
-        now = time.monotonic()
-        wait = max(
-            self._last_send + 1.0 / self.policy.per_second - now,
-            self._last_to_chat.get(chat_id, -1e9) + self._chat_interval(chat_id) - now,
-        )
+        wait = self._pacer.reserve(chat_id, 1.0 / self.policy.per_second, self._chat_interval(chat_id))
         if wait > 0:
             await asyncio.sleep(wait)
-        self._last_send = self._last_to_chat[chat_id] = time.monotonic()
 
     async def _send(self, chat_id: int, text: str) -> Outcome:
         failures = flood_waits = 0

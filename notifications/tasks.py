@@ -14,12 +14,25 @@ from django.conf import settings
 from telegram.error import TelegramError
 
 from notifications.models import Subscriber
+from notifications.pacing import MemoryPacer, Pacer, RedisPacer
 from notifications.runner import run_digests
 from notifications.sender import TelegramSender
 
 log = logging.getLogger(__name__)
 
 _off_logged = False
+
+
+_pacers: dict[str, Pacer] = {}
+
+
+def shared_pacer() -> Pacer:
+    """The slots every sender of this deployment books: in Redis in full mode (all workers
+    together), in this process's memory in embedded mode."""
+    url = settings.REDIS_URL
+    if url not in _pacers:
+        _pacers[url] = RedisPacer(url) if url else MemoryPacer()
+    return _pacers[url]
 
 
 def run_now(modes: Sequence[str]) -> int:
@@ -32,7 +45,7 @@ def run_now(modes: Sequence[str]) -> int:
             _off_logged = True
         return 0
     try:
-        with TelegramSender(token, settings.TELEGRAM_API_URL) as sender:
+        with TelegramSender(token, settings.TELEGRAM_API_URL, pacer=shared_pacer()) as sender:
             return run_digests(sender, modes=modes).messages_sent
     except TelegramError as exc:
         # getMe failed: a wrong token or the Bot API is down. Nothing was sent; next period retries.

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Makes sure the suite has a real Redis and PostgreSQL, then prints `export` lines for them.
-# Uses the servers already running on 127.0.0.1 (this kind of machine starts both); where
-# one is not running it starts a throwaway instance under .services/ on its own port,
-# installing Debian's package first if needed. Progress goes to stderr, exports to stdout.
+# Makes sure the suite has what it runs against, then prints `export` lines for the servers:
+# - Debian's programs the tests drive, installed when missing: nginx (deploy/nginx.conf),
+#   chromium (the browser tests), redis-server and PostgreSQL (throwaway servers the fault
+#   tests crash on purpose), prometheus (deploy/prometheus/ checked and scraping a stack);
+# - a real Redis and PostgreSQL: the ones running on 127.0.0.1 (this kind of machine starts
+#   both), or else throwaway instances under .services/ on their own ports.
+# Progress goes to stderr, exports to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -13,11 +16,15 @@ pg_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/arbscan}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-apt_install() {
-  if ! command -v apt-get >/dev/null; then log "cannot install $*: no apt-get"; return 1; fi
-  log "installing $* from Debian's packages"
-  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
-}
+apt_install() { "$root/scripts/apt-install.sh" "$@"; }
+
+missing=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v redis-server >/dev/null || missing+=(redis-server)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+command -v promtool >/dev/null || missing+=(prometheus)  # deploy/prometheus/ checked and run
+if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 if [ -z "${TEST_REDIS_URL:-}" ] && ! port_open 6379; then
   command -v redis-server >/dev/null || apt_install redis-server

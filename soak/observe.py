@@ -37,9 +37,13 @@ class FrozenBooks:
     redis_url: str
     period: float = 0.25
     longest: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    longest_open: dict[tuple[str, str], float] = field(default_factory=dict)  # the stretch under way
     _seen: dict[tuple[str, str], tuple[tuple[Any, ...], float]] = field(default_factory=dict)
     samples: int = 0
     unreadable: int = 0
+    # Stretches over `note_after` seconds: (exchange/symbol, from, to) in wall time, to match with logs.
+    stretches: list[tuple[str, float, float]] = field(default_factory=list)
+    note_after: float = 2.0
 
     def worst(self) -> tuple[tuple[str, str] | None, float]:
         if not self.longest:
@@ -53,9 +57,13 @@ class FrozenBooks:
             seen = self._seen.get(book.key)
             if seen is None or seen[0] != fingerprint or not book.is_healthy:
                 # Changed (or marked): a healthy book is measured from its last change.
+                if seen is not None and self.longest_open.pop(book.key, 0.0) > self.note_after:
+                    self.stretches.append(("/".join(book.key), seen[1], now))
+                    logger.warning("book %s stayed healthy and unchanged for %.1f s", "/".join(book.key), now - seen[1])
                 self._seen[book.key] = (fingerprint, now)
                 continue
             self.longest[book.key] = max(self.longest[book.key], now - seen[1])
+            self.longest_open[book.key] = now - seen[1]
 
     async def run(self) -> None:
         store = RedisBookStore(self.redis_url, client_name="soak-watcher", socket_timeout=2.0)

@@ -49,11 +49,13 @@ class Verdict:
     ws_lost: int = 0
     ws_drops: int = 0
     frozen_worst: tuple[str, float] = ("", 0.0)
+    frozen_stretches: list[tuple[str, float, float]] = field(default_factory=list)
     frozen_samples: int = 0
     memory: dict[str, tuple[float, float, float | None]] = field(default_factory=dict)  # start, end MiB, growth
     faults: dict[str, int] = field(default_factory=dict)
     clients: int = 0
     tracebacks: dict[str, int] = field(default_factory=dict)  # per service log
+    memory_over_time: list[tuple[float, dict[str, int]]] = field(default_factory=list)  # (minute, MiB per service)
 
     @property
     def passed(self) -> dict[str, bool]:
@@ -151,6 +153,21 @@ def memory_growth(memory: Memory, warm_up_sec: float) -> dict[str, tuple[float, 
     return result
 
 
+def memory_timeline(memory: Memory, every_sec: float = 300.0) -> list[tuple[float, dict[str, int]]]:
+    """RSS per service (MiB) at the start and every `every_sec` seconds after, and at the end."""
+    if not memory.samples:
+        return []
+    start = memory.samples[0][0]
+    picked, next_at = [], start
+    for t, rss, _ in memory.samples:
+        if t >= next_at:
+            picked.append((t, rss))
+            next_at += every_sec
+    if picked[-1][0] != memory.samples[-1][0]:
+        picked.append(memory.samples[-1][:2])
+    return [((t - start) / 60, {name: round(kb / 1024) for name, kb in rss.items()}) for t, rss in picked]
+
+
 def judge(
     database_url: str,
     *,
@@ -182,7 +199,9 @@ def judge(
     key, seconds = frozen.worst()
     verdict.frozen_worst = ("/".join(key) if key else "", seconds)
     verdict.frozen_samples = frozen.samples
+    verdict.frozen_stretches = sorted(frozen.stretches, key=lambda s: s[1] - s[2])[:5]
     verdict.memory = memory_growth(memory, warm_up_sec)
+    verdict.memory_over_time = memory_timeline(memory)
     for fault in faults:
         kind = fault.name.split(":")[0]
         verdict.faults[kind] = verdict.faults.get(kind, 0) + 1
@@ -216,7 +235,12 @@ def markdown(verdict: Verdict, when: dt.datetime) -> str:
         f"- WebSocket: {verdict.ws_lost} of {verdict.ws_expected} scan messages lost across {verdict.clients} clients "
         f"({verdict.ws_drops} disconnections); {verdict.audited_not_published} audited scans never published.",
         f"- Longest time a book stayed healthy while frozen: {verdict.frozen_worst[1]:.2f} s "
-        f"({verdict.frozen_worst[0] or 'none'}; {verdict.frozen_samples} samples of every book).",
+        f"({verdict.frozen_worst[0] or 'none'}; {verdict.frozen_samples} samples of every book)"
+        + "".join(
+            f"; {book} from {dt.datetime.fromtimestamp(start, dt.UTC):%H:%M:%S} for {end - start:.1f} s"
+            for book, start, end in verdict.frozen_stretches
+        )
+        + ".",
         "",
         "| process | RSS after warm-up (MiB) | RSS at the end (MiB) | growth |",
         "|---|---|---|---|",
@@ -224,6 +248,12 @@ def markdown(verdict: Verdict, when: dt.datetime) -> str:
     for name, (start, end, growth) in sorted(verdict.memory.items()):
         shown = "n/a (life too short to judge)" if growth is None else f"{growth:+.1%}"
         lines.append(f"| {name} | {start:.0f} | {end:.0f} | {shown} |")
+    if verdict.memory_over_time:
+        names = sorted(verdict.memory_over_time[0][1])
+        lines += ["", "RSS over time (MiB; a killed worker starts again small):", ""]
+        lines += ["| minute | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for minute, rss in verdict.memory_over_time:
+            lines.append(f"| {minute:.0f} | " + " | ".join(str(rss.get(name, 0)) for name in names) + " |")
     logged = ", ".join(f"{name} {n}" for name, n in sorted(verdict.tracebacks.items()) if n) or "none"
     lines += ["", f"Tracebacks in the services' logs: {logged}."]
     return "\n".join(lines) + "\n"

@@ -15,9 +15,10 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery.beat import Scheduler
+from celery.beat import ScheduleEntry, Scheduler
 from celery.schedules import schedstate, schedule
 
+from arbitrage import metrics
 from exchanges.store.base import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -64,10 +65,17 @@ class LeaderScheduler(Scheduler):
         super().__init__(*args, **kwargs)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
-        if not self._leading():
+        leading = self._leading()
+        metrics.BEAT_LEADER.set(1 if leading else 0)
+        if not leading:
             return self.lease_sec / 3
         delay: float = super().tick(*args, **kwargs)
         return min(delay, self.lease_sec / 3)
+
+    def apply_async(self, entry: ScheduleEntry, producer: Any = None, advance: bool = True, **kwargs: Any) -> Any:
+        result = super().apply_async(entry, producer=producer, advance=advance, **kwargs)
+        metrics.BEAT_TASKS_SENT.labels(entry.name).inc()  # sent: a failure raised above
+        return result
 
     def _leading(self) -> bool:
         from arbitrage.runtime.services import get_services

@@ -113,6 +113,10 @@ _FLOAT_FIELDS = {f.name for f in dataclasses.fields(ConnectorSettings)} - _INT_F
 _BACKOFF_FIELDS = {f.name for f in dataclasses.fields(BackoffPolicy)}
 
 
+# The ccxt constructor fields that are credentials.
+SECRET_FIELDS = ("apiKey", "secret", "password", "privateKey", "uid")
+
+
 @dataclass(frozen=True, slots=True)
 class IngestConfig:
     """A checked config file: what to hand ccxt and how to tune each connector."""
@@ -136,6 +140,20 @@ class IngestConfig:
 
     def with_credentials(self, credentials: Mapping[str, Mapping[str, str]]) -> IngestConfig:
         return dataclasses.replace(self, credentials={k: dict(v) for k, v in credentials.items()})
+
+    def holding_secrets(self) -> list[str]:
+        """The exchanges whose file entry carries API credentials."""
+        return [name for name, entry in self.exchanges.items() if any(field in entry for field in SECRET_FIELDS)]
+
+    def public_only(self) -> IngestConfig:
+        """The same config without any API credential: for reading public market data. ccxt
+        given keys calls private endpoints on its own (okx's load_markets fetches the
+        account's currencies), and a key without that permission would stop the feed."""
+        entries = {
+            name: {key: value for key, value in entry.items() if key not in SECRET_FIELDS}
+            for name, entry in self.exchanges.items()
+        }
+        return dataclasses.replace(self, exchanges=entries, credentials={})
 
     def settings(self, exchange: str, defaults: Mapping[str, Any]) -> ConnectorSettings:
         values = {**defaults, **self.connector, **self.connector_by_exchange.get(exchange, {})}

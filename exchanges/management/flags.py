@@ -13,7 +13,6 @@ from exchanges.connectors.ccxt_config import CcxtConfigError, IngestConfig, load
 from exchanges.credentials import CredentialKeyError, stored_credentials
 
 logger = logging.getLogger(__name__)
-SECRET_FIELDS = ("apiKey", "secret", "password", "privateKey", "uid")
 
 
 def exchanges_flag(given: list[str] | None) -> list[str] | None:
@@ -26,20 +25,25 @@ def exchanges_flag(given: list[str] | None) -> list[str] | None:
         raise CommandError(f"--exchanges: {exc}") from None
 
 
-def ccxt_config_flag(path: str | None) -> IngestConfig:
-    """The --ccxt-config of a command (default: CCXT_CONFIG_FILE), with the API keys stored
-    in admin laid over it: the file needs none, and a key there is a warning."""
+def ccxt_config_flag(path: str | None, *, credentials: bool) -> IngestConfig:
+    """The --ccxt-config of a command (default: CCXT_CONFIG_FILE).
+
+    With `credentials`, the API keys stored in admin are laid over it: the file needs none,
+    and a key there is a warning. Without (ingest: order books are public), no key reaches
+    ccxt, whether stored or in the file."""
     try:
         config = load_ingest_config(path or settings.CCXT_CONFIG_FILE or None)
     except CcxtConfigError as exc:
         raise CommandError(str(exc)) from None
-    for exchange, entry in config.exchanges.items():
-        if any(field in entry for field in SECRET_FIELDS):
-            logger.warning(
-                "the ccxt config file holds API credentials: store them in admin (exchange API credentials), "
-                "where they are encrypted, and remove them from the file",
-                extra={"exchange": exchange, "file": config.source},
-            )
+    for exchange in config.holding_secrets():
+        logger.warning(
+            "the ccxt config file holds API credentials: store them in admin (exchange API credentials), "
+            "where they are encrypted, and remove them from the file"
+            + ("" if credentials else "; this command reads public data and ignores them"),
+            extra={"exchange": exchange, "file": config.source},
+        )
+    if not credentials:
+        return config.public_only()
     try:
         stored = stored_credentials()
     except CredentialKeyError as exc:

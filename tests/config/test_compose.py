@@ -112,7 +112,8 @@ def test_app_services_take_their_settings_from_the_operator_environment(services
             OPERATOR_ENV["POSTGRES_PASSWORD"],
         ), name
         assert (redis.scheme, redis.hostname) == ("redis", "redis"), name
-        assert env["ALLOWED_HOSTS"] == OPERATOR_ENV["ALLOWED_HOSTS"], name
+        # The operator's hosts, and the api's name inside the network for Prometheus.
+        assert env["ALLOWED_HOSTS"] == OPERATOR_ENV["ALLOWED_HOSTS"] + ",api", name
         assert env["DEBUG"] == "0", name
         images.add(services[name]["image"])
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == OPERATOR_ENV["POSTGRES_PASSWORD"]
@@ -133,7 +134,7 @@ def test_the_compose_environment_configures_full_mode(services: dict[str, Any]) 
     assert s["channel_layer"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
     assert urlsplit(s["broker"]).hostname == "redis"
     assert s["debug"] is False
-    assert s["allowed_hosts"] == ["arb.example.test"]
+    assert s["allowed_hosts"] == ["arb.example.test", "api"]
 
 
 _REFERENCE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -145,8 +146,8 @@ def test_no_secret_is_written_in_the_compose_file(tmp_path: Path) -> None:
 
     for name, service in raw.items():
         for key, value in (service.get("environment") or {}).items():
-            if _SECRET_NAME.search(key):
-                reference = _REFERENCE.fullmatch(value or "")
+            if _SECRET_NAME.search(key) and value is not None:  # None: passed through from .env as is
+                reference = _REFERENCE.fullmatch(value)
                 assert reference, f"{name}.{key} must come from the environment, not {value!r}"
                 assert reference["op"] in (None, ":?", "?") or reference["arg"] == "", f"{name}.{key} has a default"
             # A URL's password must be a reference too: stand each one in by a marker and parse.
@@ -356,3 +357,49 @@ def test_api_healthcheck_fails_with_the_reason(
     assert rejected.stderr.strip() == f"unhealthy: {url} answered HTTP 400 for Host 'arb.example.test'"
     assert unreachable.returncode == 1
     assert unreachable.stderr.startswith("unhealthy: http://127.0.0.1:9/healthz is not answering:")
+
+
+# Read by config/settings.py but fixed by the deployment, or meaningless in it.
+NOT_PASSED_FROM_ENV = {
+    "CELERY_TASK_ALWAYS_EAGER": "tests only: tasks run in the caller",
+}
+
+
+def test_every_setting_the_app_reads_reaches_the_app_services(tmp_path: Path) -> None:
+    read = set(re.findall(r'env\.\w+\("([A-Z_]+)"', (REPO / "config" / "settings.py").read_text()))
+    assert len(read) > 30, "the reading pattern still finds the settings"
+    optional = {name: f"value-of-{name.lower()}" for name in read - set(REQUIRED) - set(NOT_PASSED_FROM_ENV)}
+    result = run_compose(tmp_path, {**OPERATOR_ENV, **optional})
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    for name in LONG_RUNNING_APP_SERVICES:
+        environment = services[name]["environment"]
+        missing = sorted(read - set(environment) - set(NOT_PASSED_FROM_ENV))
+        assert not missing, (name, missing)
+        # What the operator set arrives, unless the deployment fixes the value itself.
+        overridden = {key for key in optional if environment[key] != optional[key]}
+        assert overridden <= FIXED_BY_COMPOSE, (name, overridden - FIXED_BY_COMPOSE)
+
+
+FIXED_BY_COMPOSE = {
+    "DEBUG",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+    "STATIC_ROOT",
+    "BEHIND_PROXY",
+    "METRICS_PORT",
+}
+
+
+def test_a_setting_left_out_of_the_env_file_is_left_to_the_app_default(tmp_path: Path) -> None:
+    result = run_compose(tmp_path, OPERATOR_ENV)
+    environment = json.loads(result.stdout)["services"]["worker"]["environment"]
+    assert environment.get("SCAN_SHARDS") is None and environment.get("METRICS_TOKEN") is None
+
+
+def test_every_setting_the_app_reads_is_documented_for_operators() -> None:
+    read = set(re.findall(r'env\.\w+\("([A-Z_]+)"', (REPO / "config" / "settings.py").read_text()))
+    documented = set(re.findall(r"`([A-Z_]+)`", (REPO / "docs" / "deploy.md").read_text()))
+    assert not sorted(read - documented)

@@ -19,7 +19,7 @@ from tests.api.endpoints import READ_ENDPOINTS
 pytestmark = pytest.mark.django_db
 
 ANONYMOUS_200 = {"/accounts/login/", "/admin/login/", "/healthz"}
-TRADER_200 = ANONYMOUS_200 | set(READ_ENDPOINTS) | {"/", "/api/docs/", "/readyz"}
+TRADER_200 = ANONYMOUS_200 | set(READ_ENDPOINTS) | {"/", "/api/docs/", "/api/redoc/", "/readyz"}
 
 
 def _templates(patterns: list[URLPattern | URLResolver], prefix: str = "") -> Iterator[str]:

@@ -57,7 +57,7 @@ def test_demo_shows_live_episodes_in_admin_and_stops_on_ctrl_c(tmp_path):
             page = client.get("/admin/arbitrage/opportunity/")
         assert page.status_code == 200
         assert re.search(r"(spatial|triangular)", page.text)
-        assert "net edge pct" in page.text.lower()
+        assert "net edge" in page.text.lower()
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

@@ -89,14 +89,12 @@ def test_rotation_without_the_old_key_says_what_to_do_and_changes_nothing(settin
         (KEY_2, "FIELD_ENCRYPTION_KEY cannot decrypt the stored binance credentials"),
     ],
 )
-def test_ingest_and_sync_fees_refuse_to_start_with_a_missing_or_wrong_key(settings, key: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_sync_fees_refuses_to_start_with_a_missing_or_wrong_key(settings, key: str, message: str) -> None:  # type: ignore[no-untyped-def]
     settings.FIELD_ENCRYPTION_KEY = KEY_1
     store("binance")
     settings.FIELD_ENCRYPTION_KEY = key
     with pytest.raises(CommandError, match=message):
         call_command("sync_fees", "--exchanges", "binance", stdout=StringIO())
-    with pytest.raises(CommandError, match=message):
-        call_command("ingest", "--connector", "ccxt", "--exchanges", "binance", "--duration", "0.1")
 
 
 def test_admin_masks_the_key_and_never_shows_a_secret(admin_client: Client, settings) -> None:  # type: ignore[no-untyped-def]

@@ -196,3 +196,44 @@ def test_the_config_file_can_come_from_the_environment(tmp_path: Path) -> None:
     returncode, stderr = run_manage(environment, "ingest", "--connector", "ccxt")
     assert returncode == 1
     assert f"{config}: gemini.connector: batch_size must be at least 1" in stderr
+
+
+def test_ingest_streams_public_books_without_the_stored_keys_and_logs_none_even_at_debug(
+    env: dict[str, str], planted: tuple[FakeBinance, FakeOkx], tmp_path: Path, redis_url: str
+) -> None:
+    """Given okx keys, ccxt's load_markets calls a private endpoint (the fake, like a key
+    without that permission, refuses it) and the feed never starts: ingest hands ccxt none."""
+    key = "hIRx3D0AdTyIrUy_kVdcV2Gu4lXSObBFvL5zpOBDqrU="
+    env = {**env, "FIELD_ENCRYPTION_KEY": key, "LOG_LEVEL": "DEBUG"}
+    store_them = (
+        "from exchanges.models import Exchange, ExchangeCredential as C\n"
+        "for name in ('binance', 'okx'):\n"
+        "    row = C(exchange=Exchange.objects.get(pk=name))\n"
+        "    row.store('MARKER-key-' + name, 'MARKER-secret-' + name, 'MARKER-pass-' + name)\n"
+        "    row.save()\n"
+    )
+    assert run_manage(env, "shell", "-c", store_them)[0] == 0
+    config = tmp_path / "ccxt.json"
+    config.write_text(json.dumps(ingest_config(planted)))
+    # A file, not a pipe: at DEBUG the output fills a pipe's buffer long before the books land.
+    output = tmp_path / "ingest.log"
+    with output.open("wb") as sink:
+        ingest = subprocess.Popen(
+            [sys.executable, "manage.py", "ingest", "--connector", "ccxt", "--ccxt-config", str(config),
+             "--exchanges", "binance,okx", "--progress-every", "1"],
+            cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            store = RedisBookStore(redis_url, "book:")
+            deadline = time.monotonic() + 60
+            while len([b for b in store.read_all().books if b.is_healthy]) < 4:
+                assert ingest.poll() is None, output.read_text()[-3000:]
+                assert time.monotonic() < deadline, "the books never reached Redis"
+                time.sleep(0.1)
+        finally:
+            if ingest.poll() is None:
+                ingest.send_signal(signal.SIGINT)
+            ingest.wait(timeout=60)
+    logged = output.read_text()
+    assert "level=debug" in logged, "the run did log at DEBUG"
+    assert "MARKER" not in logged

@@ -35,6 +35,9 @@ def test_a_replayed_sample_fills_redis_and_scan_finds_its_planted_edge(live_env:
     assert returncode == 0, stderr
     assert "Traceback" not in stderr
     assert "replay reached the end of the recording" in stderr and "ingest stopped" in stderr
+    # Every one of the sample's updates counted, and the books they coalesced into.
+    stopped = next(line for line in stderr.splitlines() if "ingest stopped" in line)
+    assert "updates_received=1386" in stopped and "books_written=0" not in stopped, stopped
 
     scan = subprocess.run(
         # Replayed books are stamped when put; a loaded machine must not make them stale

@@ -39,6 +39,7 @@ class Sent:
 class FakeTelegram:
     def __init__(self) -> None:
         self.sent: list[Sent] = []
+        self.sent_at: list[float] = []  # when each of `sent` was accepted (time.monotonic())
         self.attempts: list[int] = []  # chat_id of every sendMessage call, failed or not
         self.blocked: set[int] = set()
         self._faults: dict[int, deque[tuple[int, int]]] = defaultdict(deque)
@@ -134,6 +135,7 @@ class FakeTelegram:
             blocked = chat_id in self.blocked
             if fault is None and not blocked:
                 self.sent.append(Sent(chat_id, text, params.get("parse_mode")))
+                self.sent_at.append(time.monotonic())
                 message_id = self._next_message_id
                 self._next_message_id += 1
         if blocked or (fault and fault[0] == 403):

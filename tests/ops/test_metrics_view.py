@@ -29,3 +29,16 @@ def test_metrics_with_the_bearer_token_show_the_scan(client: Client, settings):
 
 def test_metrics_for_a_staff_session(admin_client: Client):
     assert admin_client.get("/metrics").status_code == 200
+
+
+def test_an_exchange_gone_from_the_slice_reads_zero_books(client: Client, settings):
+    settings.METRICS_TOKEN = "scrape-me"
+    services = in_memory()
+    services.store.write_books([book("binance", bid=99.9, ask=100.0), book("kraken", bid=101.0, ask=101.1)])
+    run_scan(services=services)
+    services = in_memory()
+    services.store.write_books([book("binance", bid=99.9, ask=100.0)])
+    run_scan(services=services)
+    body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").content.decode()
+    assert 'books{exchange="kraken",state="used"} 0.0' in body
+    assert 'books{exchange="binance",state="used"} 1.0' in body

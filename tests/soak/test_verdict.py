@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from soak.market import Fault
 from soak.observe import Client, FrozenBooks, Memory, WebSocketClients
-from soak.report import memory_growth, scan_gaps, websocket_losses
+from soak.report import memory_growth, memory_timeline, scan_gaps, websocket_losses
 from tests.factories import book
 
 
@@ -58,3 +58,12 @@ def test_memory_growth_is_measured_after_warm_up_over_each_process_last_life() -
     assert ingest is not None and 0.14 < ingest < 0.16  # minutes 2-5 against the last minute
     assert round(start_mib) == 101 and round(end_mib) == 116
     assert growth["worker"][2] == 0.0
+
+
+def test_memory_over_time_is_reported_every_five_minutes_and_at_the_end() -> None:
+    memory = Memory(stack=None)  # type: ignore[arg-type]
+    for second in range(0, 660, 15):
+        memory.samples.append((1000.0 + second, {"daphne": 100 * 1024 + second}, {"daphne": 1}))
+    timeline = memory_timeline(memory)
+    assert [round(minute, 2) for minute, _ in timeline] == [0.0, 5.0, 10.0, 10.75]
+    assert timeline[0][1] == {"daphne": 100}

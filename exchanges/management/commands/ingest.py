@@ -141,7 +141,11 @@ class Command(OneLineErrorCommand):
             default=30.0,
             help="ccxt: seconds between reads of the admin's watchlist and enabled exchanges",
         )
-        parser.add_argument("--metrics-port", type=_port, help="ccxt: serve Prometheus metrics on this port")
+        parser.add_argument(
+            "--metrics-port",
+            type=_port,
+            help="serve Prometheus metrics on this port (default: METRICS_PORT; 0 or unset: not served)",
+        )
         parser.add_argument(
             "--flush-interval",
             type=_positive_float,
@@ -215,6 +219,8 @@ class Command(OneLineErrorCommand):
         stats = {}
         if summary is not None:
             stats = {
+                # Updates coalesce: a book that changed many times between two writes is written once.
+                "updates_received": summary.stats.books_received,
                 "books_written": summary.stats.books_written,
                 "store_writes": summary.stats.writes,
                 "write_errors": summary.stats.write_errors,
@@ -232,13 +238,15 @@ class Command(OneLineErrorCommand):
                 "REDIS_URL is not set: books stay in this process's memory where no scanner reads them "
                 "(set REDIS_URL for full mode, or run `manage.py demo`)"
             )
-        if metrics_port is not None:
-            from prometheus_client import start_http_server
+        port = metrics_port if metrics_port is not None else int(settings.METRICS_PORT) or None
+        if port is not None:
+            from cli.exporter import serve_metrics
 
             try:
-                start_http_server(metrics_port)
+                serve_metrics(port, "ingest")
             except OSError as exc:
-                raise CommandError(f"--metrics-port {metrics_port}: {exc.strerror or exc}") from None
+                flag = "--metrics-port" if metrics_port is not None else "METRICS_PORT"
+                raise CommandError(f"{flag} {port}: {exc.strerror or exc}") from None
         return store
 
     @staticmethod
@@ -367,7 +375,7 @@ class Command(OneLineErrorCommand):
             if path is not None:
                 raise CommandError("--ccxt-config applies to --connector ccxt only")
             return None
-        return ccxt_config_flag(path)
+        return ccxt_config_flag(path, credentials=False)  # order books are public
 
     @staticmethod
     def _given_symbols(given: list[str] | None) -> list[str] | None:

@@ -78,7 +78,7 @@ class Command(OneLineErrorCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         exchanges = exchanges_flag(options["exchanges"])
         assets = self._given_assets(options["assets"])
-        config = ccxt_config_flag(options["ccxt_config"])
+        config = ccxt_config_flag(options["ccxt_config"], credentials=True)
         try:
             rows = {row.id: row for row in Exchange.objects.all()}
             if exchanges is None:

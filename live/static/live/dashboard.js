@@ -25,6 +25,7 @@
     reconnectAt: null,
     leaving: false,
     degraded: "", // why the last scan could not be trusted, from book health
+    healthOkAt: 0, // browser clock of the last book health answer
   };
 
   // --- helpers ------------------------------------------------------------------------
@@ -57,6 +58,16 @@
   function route(item) {
     if (item.type === "triangular") return `${item.exchange} (cycle)`;
     return `${item.buy_exchange} → ${item.sell_exchange}`;
+  }
+  // A long identifier (a risk flag, a cycle's path) may break after "_" or "→" on a narrow
+  // screen, and only there: <wbr> adds no character to the text.
+  function breakable(text, after) {
+    const nodes = [];
+    String(text).split(after).forEach((part, i, parts) => {
+      nodes.push(i < parts.length - 1 ? part + after : part);
+      if (i < parts.length - 1) nodes.push(el("wbr"));
+    });
+    return nodes;
   }
   function market(item) {
     // A cycle's "symbol" is its path; arrows read better than the engine's ">".
@@ -187,13 +198,13 @@
         "tr",
         { class: `opp-row${state.open.has(key) ? " open" : ""}`, "data-key": key, "data-symbol": item.symbol, tabindex: "0" },
         el("td", { class: "opt" }, item.type),
-        el("td", {}, market(item)),
+        el("td", { class: item.type === "triangular" ? "market cycle" : "market" }, ...breakable(market(item), "→")),
         el("td", { class: "route" }, route(item)),
         el("td", { class: "num pos" }, num(item.net_edge_pct, 3)),
         el("td", { class: "num opt" }, num(item.gross_edge_pct, 3)),
         el("td", { class: "num" }, num(item.expected_profit_usdt, 2)),
         el("td", { class: "num opt" }, num(item.optimal_profit_usdt, 2)),
-        el("td", {}, el("span", { class: `risk${flagged ? " flagged" : ""}` }, item.risk_flag || "?")),
+        el("td", { class: "risk-cell" }, el("span", { class: `risk${flagged ? " flagged" : ""}` }, ...breakable(item.risk_flag || "?", "_"))),
       );
       rows.push(row);
       if (state.open.has(key)) rows.push(detailRow(item));
@@ -251,7 +262,7 @@
         ),
       ),
     );
-    const books = el("div", {}, el("h3", {}, "Books (evidence)"), el("div", { class: "evidence-wrap" }, evidence));
+    const books = el("div", { class: "detail-books" }, el("h3", {}, "Books (evidence)"), el("div", { class: "evidence-wrap" }, evidence));
     const grid = el("div", { class: "detail-grid" }, costs, size, definitions("Risk", extra), books);
     return el("tr", { class: "detail" }, el("td", { colspan: "8" }, grid));
   }
@@ -317,6 +328,8 @@
         return;
       }
       const report = await response.json();
+      state.healthOkAt = Date.now();
+      $("health").classList.remove("unknown");
       state.clockOffsetMs = report.ts - Date.now();
       state.scanIntervalSec = report.feed.scan_interval_sec;
       state.degraded = report.feed.degraded ? report.feed.degraded_reason : "";
@@ -324,8 +337,20 @@
       refreshStatus();
     } catch (err) {
       $("health-note").textContent = "Book health unavailable (server unreachable).";
+      healthUnknown();
     } finally {
       window.setTimeout(pollHealth, HEALTH_POLL_MS);
+    }
+  }
+
+  // The figures on screen are from the last answer: say since when they are unknown rather
+  // than let "just now" stand while the server is away.
+  function healthUnknown() {
+    if (!state.healthOkAt) return;
+    const since = new Date(state.healthOkAt).toLocaleTimeString([], { hour12: false });
+    $("health").classList.add("unknown");
+    for (const row of $("health").tBodies[0].rows) {
+      row.cells[row.cells.length - 1].textContent = `unknown since ${since}`;
     }
   }
 

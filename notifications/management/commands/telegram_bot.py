@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from telegram.error import TelegramError
 
 from cli.commands import OneLineErrorCommand
+from cli.exporter import serve_metrics
 from notifications.bot import serve
 
 
@@ -22,6 +23,11 @@ class Command(OneLineErrorCommand):
         if not token:
             self.stderr.write("Telegram bot is off: TELEGRAM_BOT_TOKEN is empty.")
             return
+        if settings.METRICS_PORT:
+            try:
+                serve_metrics(int(settings.METRICS_PORT), "bot")
+            except OSError as exc:
+                raise CommandError(f"METRICS_PORT {settings.METRICS_PORT}: {exc.strerror or exc}") from None
         try:
             asyncio.run(self._run(token, settings.TELEGRAM_API_URL))
         except TelegramError as exc:

@@ -9,6 +9,8 @@ the server goes away it says the connection is lost. Screenshots go to test-outp
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
@@ -73,7 +75,7 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
     server = app_process(["-m", "tests.live.browser.serve", str(port)], env, port, tmp_path / "server.log")
     with server as app, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
         log_in(page, app.base_url, serve.USER, serve.PASSWORD)
 
@@ -99,6 +101,8 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
             "binance BTC-USDT",
         ):
             assert text in detail
+        # ... every column of the evidence table in view, not clipped.
+        assert page.eval_on_selector(".evidence-wrap", "w => w.scrollWidth <= w.clientWidth")
 
         # Sort by symbol, then filter by symbol and by exchange.
         page.click("#opps th[data-sort=symbol]")
@@ -122,13 +126,18 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
         wait_rows(page, ["ETH-USDT", "BTC-USDT"])
         screenshot(page, "dashboard-live.png")
 
-        # A phone: the page fits the screen (the table scrolls inside its card).
+        # A phone: the page fits the screen, and so does the table, Risk column included.
         phone = browser.new_context(
             storage_state=context.storage_state(), viewport={"width": 390, "height": 844}, is_mobile=True
         ).new_page()
         phone.goto(f"{app.base_url}/")
         wait_rows(phone, ["ETH-USDT", "BTC-USDT"])  # best net edge first
         assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert phone.eval_on_selector(".main .table-wrap", "w => w.scrollWidth <= w.clientWidth")
+        assert phone.evaluate(
+            "document.querySelector('#opps th[data-sort=risk_flag]').getBoundingClientRect().right"
+            " <= document.querySelector('.main .table-wrap').getBoundingClientRect().right"
+        )
         screenshot(phone, "dashboard-phone.png")
 
         # Scans stop: the page says so (scans are due every second in this server).
@@ -159,5 +168,9 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
         assert warning(page)[1].startswith("Live connection lost: reconnecting in")
         assert page.inner_text("#conn-status") == "disconnected"
         assert sorted(row_symbols(page)) == ["BTC-USDT", "ETH-USDT"], "the last data stays visible"
+        # Book health is not "just now" any more: unknown since its last answer.
+        page.wait_for_function("document.getElementById('health').classList.contains('unknown')", timeout=30_000)
+        ages = page.eval_on_selector_all("#health tbody tr td:last-child", "cells => cells.map(c => c.textContent)")
+        assert ages and all(re.fullmatch(r"unknown since \d\d:\d\d:\d\d", age) for age in ages), ages
         screenshot(page, "dashboard-disconnected.png")
         browser.close()
