@@ -268,6 +268,7 @@ class WithdrawalFeeSerializer(AdminFormValidatedSerializer):
             "fee",
             "withdrawals_enabled",
             "deposits_enabled",
+            "contract",
             "set_by_admin",
             "updated_at",
         )

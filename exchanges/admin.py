@@ -36,7 +36,7 @@ class ExchangeForm(forms.ModelForm):
 class WithdrawalFeeForm(forms.ModelForm):
     class Meta:
         model = WithdrawalFee
-        fields = ("exchange", "asset", "network", "fee", "withdrawals_enabled", "deposits_enabled")
+        fields = ("exchange", "asset", "network", "fee", "withdrawals_enabled", "deposits_enabled", "contract")
 
     def clean_asset(self) -> str:
         value = normalize_asset(self.cleaned_data["asset"])
@@ -53,6 +53,16 @@ class WithdrawalFeeForm(forms.ModelForm):
         value: str = self.cleaned_data.get("network", "")
         return value.strip().upper()
 
+    def clean_contract(self) -> str:
+        value: str = self.cleaned_data.get("contract", "")
+        return value.strip()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        if cleaned.get("contract") and not cleaned.get("network"):
+            self.add_error("contract", "A contract belongs to a network: name the network too.")
+        return cleaned
+
     def save(self, commit: bool = True) -> WithdrawalFee:
         # A fee a person set is theirs: sync_fees keeps it until --force.
         self.instance.set_by_admin = True
@@ -63,9 +73,12 @@ class WithdrawalFeeForm(forms.ModelForm):
 @admin.register(WithdrawalFee)
 class WithdrawalFeeAdmin(admin.ModelAdmin):
     form = WithdrawalFeeForm
-    list_display = ("exchange", "asset", "network", "fee", "withdrawals_enabled", "deposits_enabled", "updated_at")
+    list_display = (
+        "exchange", "asset", "network", "fee", "withdrawals_enabled", "deposits_enabled", "contract", "set_by_admin",
+        "updated_at",
+    )  # fmt: skip
     list_filter = ("exchange", "withdrawals_enabled", "deposits_enabled", "set_by_admin")
-    search_fields = ("asset", "network")
+    search_fields = ("asset", "network", "contract")
 
 
 @admin.action(description="Enable selected")
@@ -83,7 +96,9 @@ class WithdrawalFeeInline(admin.TabularInline):
 
     model = WithdrawalFee
     form = WithdrawalFeeForm
-    fields = ("asset", "network", "fee", "withdrawals_enabled", "deposits_enabled", "set_by_admin", "updated_at")
+    fields = (
+        "asset", "network", "fee", "withdrawals_enabled", "deposits_enabled", "contract", "set_by_admin", "updated_at",
+    )  # fmt: skip
     readonly_fields = ("set_by_admin", "updated_at")
     extra = 0
 

@@ -26,6 +26,10 @@ from kernel.text import brief
 
 validate_asset = RegexValidator(ASSET_RE, f"Use {ASSET_HELP}.")
 validate_exchange_id = RegexValidator(EXCHANGE_ID_RE, f"Use {EXCHANGE_ID_HELP}.")
+# Addresses differ per chain (0x hex, base58, bech32, ibc/...): one token, no spaces.
+validate_contract = RegexValidator(
+    r"^[A-Za-z0-9:/._-]+$", "Use the contract address as the chain writes it: letters, digits and : / . _ - only."
+)
 
 
 def validate_symbol(value: str) -> None:
@@ -73,6 +77,15 @@ class WithdrawalFee(models.Model):
     )
     withdrawals_enabled = models.BooleanField(default=True)
     deposits_enabled = models.BooleanField(default=True)
+    contract = models.CharField(
+        "contract address",
+        max_length=128,
+        blank=True,
+        default="",
+        validators=[validate_contract],
+        help_text="The token's contract on this network (compared without case). Empty: unknown, or the "
+        "chain's own coin. Two exchanges naming different contracts for one network hold different coins.",
+    )
     set_by_admin = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 

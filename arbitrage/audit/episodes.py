@@ -1,10 +1,11 @@
 """Opportunity episodes: each scan folded into them.
 
 An episode is one opportunity identity (Opportunity.episode_key: type, symbol and the two
-exchanges, or exchange and path) from the scan where it first appears until the first scan
-where it is gone. Each scan updates the open episodes in one transaction: new keys open an
-episode, seen keys refresh it, missing keys close it. Scans reach here in order (see
-arbitrage.audit.scans), so an episode only ever moves forward.
+exchanges, or exchange and cause) from the scan where it first appears until the first scan
+where it is gone; a triangular episode shows its cause's latest best cycle. Each scan
+updates the open episodes in one transaction: new keys open an episode, seen keys refresh
+it, missing keys close it. Scans reach here in order (see arbitrage.audit.scans), so an
+episode only ever moves forward.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ LATEST_FIELDS = (
 )
 
 
-UPDATED_FIELDS = ("last_seen", "times_seen", "peak_net_edge_pct", "details", "settings_snapshot", *LATEST_FIELDS)
+UPDATED_FIELDS = (
+    "last_seen", "times_seen", "peak_net_edge_pct", "details", "settings_snapshot", "symbol", "path", *LATEST_FIELDS,
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -55,6 +58,9 @@ def _details(found: Opportunity) -> dict[str, Any]:
     return {
         "leg_prices": found.leg_prices,
         "risk_flags": list(found.risk_flags),
+        "transfer_network": found.transfer_network,
+        "variants": found.variants,
+        "cause": found.cause,
         "evidence": [evidence.as_dict() for evidence in found.evidence],
     }
 
@@ -62,6 +68,7 @@ def _details(found: Opportunity) -> dict[str, Any]:
 def _apply_latest(episode: Episode, found: Opportunity, settings_snapshot: dict[str, Any]) -> None:
     for name in LATEST_FIELDS:
         setattr(episode, name, getattr(found, name))
+    episode.symbol, episode.path = found.symbol, found.path  # a cause's best cycle may change
     episode.details = _details(found)
     episode.settings_snapshot = settings_snapshot
 

@@ -6,11 +6,15 @@ settings a sharded scan sends its shards:
     {"taker_fee_bps": {"binance": 10, "okx": 7.5},
      "default_taker_fee_bps": 10,
      "withdraw_fees": {"binance": {"BTC": 0.0002}},
-     "withdrawals_disabled": {"kraken": ["XRP"]}}
+     "withdrawals_disabled": {"kraken": ["XRP"]},
+     "networks": {"binance": {"USDC": [{"network": "ERC20", "withdraw_fee": 5,
+                  "withdraw_enabled": true, "deposit_enabled": true, "contract": "0xa0b8..."}]}}}
 
 Every key is optional. `parse_fees` validates a decoded document once, naming the first
 entry at fault; the result lists only what the document listed, so that merged over the
-configured fees "the values it lists win" (`FeeOverrides.apply_to`). `fees_to_json` is
+configured fees "the values it lists win" (`FeeOverrides.apply_to`): a pair (exchange,
+asset) it lists networks for replaces that pair's networks, and a pair it lists only in
+`withdraw_fees` drops them (the flat fee then applies). `fees_to_json` is
 its inverse: `parse_fees(fees_to_json(f)).apply_to(FeeSchedule()) == f`.
 """
 
@@ -22,11 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from arbitrage.engine.types import FeeSchedule
+from arbitrage.engine.types import FeeSchedule, Network
 from kernel.ids import ASSET_HELP, EXCHANGE_ID_HELP, is_asset, is_exchange_id
 from kernel.text import brief
 
-KEYS = ("taker_fee_bps", "default_taker_fee_bps", "withdraw_fees", "withdrawals_disabled")
+KEYS = ("taker_fee_bps", "default_taker_fee_bps", "withdraw_fees", "withdrawals_disabled", "networks")
+NETWORK_KEYS = ("network", "withdraw_fee", "withdraw_enabled", "deposit_enabled")  # and optional "contract"
+MAX_NETWORK_CHARS = 64
+MAX_CONTRACT_CHARS = 128
 MAX_TAKER_FEE_BPS = 10_000  # 100 %: a fee at or above it leaves nothing to trade
 
 
@@ -38,12 +45,22 @@ class FeeOverrides:
     default_taker_fee_bps: float | None = None
     withdraw_fees: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     withdrawals_disabled: frozenset[tuple[str, str]] = frozenset()
+    # An empty tuple is listed too: it removes that pair's configured networks.
+    networks: dict[str, dict[str, tuple[Network, ...]]] = dataclasses.field(default_factory=dict)
 
     def apply_to(self, configured: FeeSchedule) -> FeeSchedule:
         """`configured` with every value listed here replacing its own."""
         withdraw = {exchange: dict(assets) for exchange, assets in configured.withdraw_fees.items()}
         for exchange, assets in self.withdraw_fees.items():
             withdraw.setdefault(exchange, {}).update(assets)
+        networks = {exchange: dict(assets) for exchange, assets in configured.networks.items()}
+        for exchange, assets in self.withdraw_fees.items():
+            for asset in assets:
+                if asset not in self.networks.get(exchange, {}):
+                    networks.get(exchange, {}).pop(asset, None)
+        for exchange, listed in self.networks.items():
+            for asset, entries in listed.items():
+                networks.setdefault(exchange, {})[asset] = entries
         return FeeSchedule(
             taker_fee_bps={**configured.taker_fee_bps, **self.taker_fee_bps},
             default_taker_fee_bps=(
@@ -51,6 +68,11 @@ class FeeOverrides:
             ),
             withdraw_fees=withdraw,
             withdrawals_disabled=configured.withdrawals_disabled | self.withdrawals_disabled,
+            networks={
+                exchange: {asset: entries for asset, entries in assets.items() if entries}
+                for exchange, assets in networks.items()
+                if any(assets.values())
+            },
         )
 
 
@@ -63,6 +85,20 @@ def fees_to_json(fees: FeeSchedule) -> dict[str, Any]:
         "default_taker_fee_bps": fees.default_taker_fee_bps,
         "withdraw_fees": {exchange: dict(assets) for exchange, assets in fees.withdraw_fees.items()},
         "withdrawals_disabled": disabled,
+        "networks": {
+            exchange: {asset: [network_to_json(n) for n in entries] for asset, entries in assets.items()}
+            for exchange, assets in fees.networks.items()
+        },
+    }
+
+
+def network_to_json(network: Network) -> dict[str, Any]:
+    return {
+        "network": network.network,
+        "withdraw_fee": network.withdraw_fee,
+        "withdraw_enabled": network.withdraw_enabled,
+        "deposit_enabled": network.deposit_enabled,
+        "contract": network.contract,
     }
 
 
@@ -95,11 +131,47 @@ def parse_fees(raw: Any) -> FeeOverrides:
         if not isinstance(assets, list):
             raise ValueError(f"{where}: expected a list of assets")
         disabled.update((exchange, _asset(asset, where)) for asset in assets)
+    networks: dict[str, dict[str, tuple[Network, ...]]] = {}
+    for exchange, assets in _by_exchange(raw.get("networks", {}), "networks").items():
+        where = f"networks.{exchange}"
+        if not isinstance(assets, dict):
+            raise ValueError(f"{where}: expected an object of ASSET: [network, ...]")
+        networks[exchange] = {}
+        for asset, entries in assets.items():
+            at = f"{where}.{_asset(asset, where)}"
+            if not isinstance(entries, list):
+                raise ValueError(f"{at}: expected a list of networks")
+            networks[exchange][asset] = tuple(_network(entry, f"{at}[{i}]") for i, entry in enumerate(entries))
     return FeeOverrides(
         taker_fee_bps=taker,
         default_taker_fee_bps=None if default is None else _taker_bps(default, "default_taker_fee_bps"),
         withdraw_fees=withdraw,
         withdrawals_disabled=frozenset(disabled),
+        networks=networks,
+    )
+
+
+def _network(raw: Any, where: str) -> Network:
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: expected an object with {', '.join(NETWORK_KEYS)} (and optionally contract)")
+    missing = [key for key in NETWORK_KEYS if key not in raw]
+    if missing:
+        raise ValueError(f"{where}: missing {', '.join(missing)}")
+    code = raw["network"]
+    if not isinstance(code, str) or not code.strip() or len(code) > MAX_NETWORK_CHARS:
+        raise ValueError(f"{where}.network: expected a network code such as ERC20, got {brief(code)}")
+    for flag in ("withdraw_enabled", "deposit_enabled"):
+        if not isinstance(raw[flag], bool):
+            raise ValueError(f"{where}.{flag}: expected true or false, got {brief(raw[flag])}")
+    contract = raw.get("contract")
+    if contract is not None and (not isinstance(contract, str) or len(contract) > MAX_CONTRACT_CHARS):
+        raise ValueError(f"{where}.contract: expected a contract address or null, got {brief(contract)}")
+    return Network.of(
+        code,
+        _fee(raw["withdraw_fee"], f"{where}.withdraw_fee"),
+        raw["withdraw_enabled"],
+        raw["deposit_enabled"],
+        contract,
     )
 
 

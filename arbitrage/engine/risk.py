@@ -7,12 +7,15 @@ book make it doubtful. `risk_flag` is the first that applies, `risk_flags` all o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from arbitrage.engine.types import (
+    RISK_ASSET_MISMATCH,
     RISK_EXTREME_EDGE,
     RISK_HIGH_LAG,
+    RISK_NO_TRANSFER_ROUTE,
     RISK_OK,
+    RISK_ROUTE_UNVERIFIED,
     RISK_THIN_BOOK,
     RISK_WITHDRAW_FEE_UNKNOWN,
     RISK_WITHDRAWALS_DISABLED,
@@ -21,10 +24,14 @@ from arbitrage.engine.types import (
 )
 from kernel.book import OrderBookSnapshot
 
+# docs/design.md, "Risk flags": the order `risk_flags` lists them in.
 SERIOUSNESS = (
+    RISK_ASSET_MISMATCH,
+    RISK_NO_TRANSFER_ROUTE,
     RISK_EXTREME_EDGE,
     RISK_WITHDRAWALS_DISABLED,
     RISK_WITHDRAW_FEE_UNKNOWN,
+    RISK_ROUTE_UNVERIFIED,
     RISK_HIGH_LAG,
     RISK_THIN_BOOK,
 )
@@ -36,26 +43,22 @@ def risk_flags(
     params: ScanParams,
     books: Sequence[OrderBookSnapshot],
     depth_shares: Iterable[float],
-    withdrawals_disabled: bool = False,
-    withdraw_fee_unknown: bool = False,
+    transfer: Collection[str] = (),
 ) -> list[str]:
     """Every flag that applies, most serious first (empty when none does).
 
     `depth_shares`: for each side the target size walked, the share of that side's
-    visible depth it took (1.0 = all of it).
+    visible depth it took (1.0 = all of it). `transfer`: the flags of the transfer route
+    (arbitrage.engine.transfer).
     """
-    flags: list[str] = []
+    raised = set(transfer)
     if net_edge_pct > params.extreme_edge_pct:
-        flags.append(RISK_EXTREME_EDGE)
-    if withdrawals_disabled:
-        flags.append(RISK_WITHDRAWALS_DISABLED)
-    if withdraw_fee_unknown:
-        flags.append(RISK_WITHDRAW_FEE_UNKNOWN)
+        raised.add(RISK_EXTREME_EDGE)
     if any(book.ts_ingest - book.ts_event > params.high_lag_ms for book in books):
-        flags.append(RISK_HIGH_LAG)
+        raised.add(RISK_HIGH_LAG)
     if any(share > params.thin_book_depth_share for share in depth_shares):
-        flags.append(RISK_THIN_BOOK)
-    return flags
+        raised.add(RISK_THIN_BOOK)
+    return [flag for flag in SERIOUSNESS if flag in raised]
 
 
 def most_serious(flags: Sequence[str]) -> str:

@@ -7,8 +7,11 @@ For each symbol and each ordered pair of exchanges (A, B), A != B:
     gross_edge_pct  = (sell_vwap - buy_vwap) / buy_vwap * 100
     fees_pct        = (taker_fee_bps[A] + taker_fee_bps[B]) / 100
     slippage_pct    = slippage_bps / 100
-    withdraw_pct    = withdraw_fee[A][BASE] * buy_vwap / (buy_vwap * qty) * 100
+    withdraw_pct    = withdraw_fee * buy_vwap / (buy_vwap * qty) * 100
     net_edge_pct    = gross - fees - slippage - withdraw, reported when >= min_net_edge_pct
+
+withdraw_fee is the transfer route's (arbitrage.engine.transfer): the cheapest network
+both sides serve, or the flat fee where the source lists no networks.
 
 N is the target notional in the symbol's quote: USDT as is, any other quote converted at
 the median mid of the slice's QUOTE-USDT books (profits go back at the same price).
@@ -25,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from arbitrage.engine.optimal import spatial_optimum
 from arbitrage.engine.risk import evidence, most_serious, risk_flags
+from arbitrage.engine.transfer import TransferRoute, cheapest_possible_fee, transfer_route
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
 from arbitrage.engine.vwap import side_totals, spend_notional, take_qty
 from kernel.book import OrderBookSnapshot
@@ -89,11 +93,9 @@ def _symbol_opportunities(
         buy_vwap, qty = bought
         if not qty > 0.0:
             continue  # a notional too small to buy anything representable
-        withdraw_fee = fees.withdraw_fee(buyer.exchange, base)
-        # As docs/design.md writes it (not simplified), so the figures match it to the last bit.
-        withdraw_cost = (withdraw_fee or 0.0) * buy_vwap
-        withdraw_pct = withdraw_cost / (buy_vwap * qty) * 100.0
-        floor_bid = buy_vwap * (1.0 + (floor_pct + withdraw_pct - _PRUNE_SLACK_PCT) / 100.0)
+        # The route (so the withdrawal cost) depends on the seller: prune with its cheapest.
+        least_withdraw_pct = _withdraw_pct(cheapest_possible_fee(fees, buyer.exchange, base), buy_vwap, qty)
+        floor_bid = buy_vwap * (1.0 + (floor_pct + least_withdraw_pct - _PRUNE_SLACK_PCT) / 100.0)
         for best_bid, seller in sellers:
             if best_bid < floor_bid:
                 break
@@ -102,6 +104,8 @@ def _symbol_opportunities(
             sell_vwap = take_qty(seller.bids, qty)
             if sell_vwap is None:
                 continue
+            route = transfer_route(fees, buyer.exchange, seller.exchange, base)
+            withdraw_pct = _withdraw_pct(route.withdraw_fee, buy_vwap, qty)
             gross_edge_pct = (sell_vwap - buy_vwap) / buy_vwap * 100.0
             fees_pct = (taker[buyer.exchange] + taker[seller.exchange]) / 100.0
             net_edge_pct = gross_edge_pct - fees_pct - slippage_pct - withdraw_pct
@@ -120,11 +124,16 @@ def _symbol_opportunities(
                 slippage_pct=slippage_pct,
                 withdraw_pct=withdraw_pct,
                 net_edge_pct=net_edge_pct,
-                withdraw_fee=withdraw_fee,
-                withdrawals_disabled=(buyer.exchange, base) in fees.withdrawals_disabled,
+                route=route,
                 params=params,
                 now_ms=now_ms,
             )
+
+
+def _withdraw_pct(withdraw_fee: float, buy_vwap: float, qty: float) -> float:
+    # As docs/design.md writes it (not simplified), so the figures match it to the last bit.
+    withdraw_cost = withdraw_fee * buy_vwap
+    return withdraw_cost / (buy_vwap * qty) * 100.0
 
 
 def _opportunity(
@@ -141,8 +150,7 @@ def _opportunity(
     slippage_pct: float,
     withdraw_pct: float,
     net_edge_pct: float,
-    withdraw_fee: float | None,
-    withdrawals_disabled: bool,
+    route: TransferRoute,
     params: ScanParams,
     now_ms: int,
 ) -> Opportunity:
@@ -152,11 +160,10 @@ def _opportunity(
         params=params,
         books=books,
         depth_shares=(buy_vwap * qty / side_totals(buyer.asks)[1], qty / side_totals(seller.bids)[0]),
-        withdrawals_disabled=withdrawals_disabled,
-        withdraw_fee_unknown=withdraw_fee is None,
+        transfer=route.flags,
     )
     optimal_qty, optimal_profit = spatial_optimum(
-        buyer.asks, seller.bids, (fees_pct + slippage_pct) / 100.0, withdraw_fee or 0.0
+        buyer.asks, seller.bids, (fees_pct + slippage_pct) / 100.0, route.withdraw_fee
     )
     return Opportunity(
         type="spatial",
@@ -178,4 +185,5 @@ def _opportunity(
         optimal_profit_usdt=optimal_profit * to_usdt,
         risk_flags=flags,
         evidence=evidence(books),
+        transfer_network=route.network,
     )

@@ -24,26 +24,33 @@ Finding them, cheapest check first:
    out-degree^2 of them), pruned when even the lightest remaining edges could not bring
    the total down to 0. A cycle is found from its lowest-ranked anchor only, so once.
 5. Each cycle is re-walked in order at VWAP (the first leg spends the target notional,
-   each next leg what the previous one produced) and reported when its net edge clears
-   min_net_edge_pct.
+   each next leg what the previous one produced); it is profitable when its net edge
+   clears min_net_edge_pct.
+6. One opportunity per cause (docs/design.md, "One opportunity per cause"): a profitable
+   cycle's cause is its leg furthest above its fair rate m(X) / m(Y), deviation
+   ln(rate) - ln(fair) at the detection rate (ties: the market sorting first). Cycles are
+   grouped by (exchange, the cause's market, its direction); each group reports its best
+   cycle (highest net edge, then fewer legs, then the path joined by "->" sorting first)
+   with `variants`, the group's count. Only that cycle gets the full evaluation (optimal
+   size, evidence, flags).
 
 The candidate floor is a rate product of 1: only negative cycles are candidates, as the
 design says, whatever min_net_edge_pct is (a cycle that loses at detection is not reported
 even when the threshold is below zero).
 
-USDT prices (for sizing each leg and converting profits): an asset's own ASSET-USDT market
-on the exchange, else the slice's median mid (the design's "its USDT mid"), else a cross
-through the exchange's markets, taken in symbol order so the input order never matters.
+USDT mids m(A) (sizing each leg, fair rates, profits): 1 for USDT, the mid of the
+exchange's own A-USDT book, else the slice's median A-USDT mid. An asset with neither takes
+no part in the search.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from arbitrage.engine.cycles import Pair, has_negative_cycle, short_cycles
 from arbitrage.engine.optimal import Leg, cycle_optimum, max_start_amount, walk_legs
 from arbitrage.engine.risk import evidence, most_serious, risk_flags
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
@@ -53,7 +60,6 @@ from kernel.book import OrderBookSnapshot
 # Shaved off every weight so that a cycle exactly on the floor, whose float sum may land a
 # rounding error above it, still counts as negative. It only ever adds candidates.
 _EDGE_MARGIN = 1e-9
-Pair = tuple[str, str]
 Listing = tuple[OrderBookSnapshot, str, str]  # a book with its base and quote asset
 
 
@@ -99,8 +105,8 @@ def exchange_cycles(
     keep = 1.0 - taker_bps / 10_000.0
     if keep <= 0.0:
         return []  # a fee of 100 % or more leaves nothing to trade
-    listed = _listing(books)
-    prices = usdt_prices(listed, usdt_fallback)
+    prices = usdt_mids(_listing(books), usdt_fallback)
+    listed = [(book, base, quote) for book, base, quote in _listing(books) if base in prices and quote in prices]
     # Candidates are negative cycles: with no edge below zero (weights shifted by the
     # potentials) there is none, which the best ratio of value out to value in tells.
     if _best_value_ratio(listed, prices, keep) <= math.exp(-_EDGE_MARGIN):
@@ -128,14 +134,60 @@ def exchange_cycles(
     if not has_negative_cycle(detection):
         return []
     by_pair = {market.pair: market for market, _ in chosen}
-    found = []
+    rates = {market.pair: rate for market, rate in chosen}
+    groups: dict[Cause, _Group] = {}
     for cycle in short_cycles(detection):
         path = rotate(cycle)
-        legs = [by_pair[pair] for pair in itertools.pairwise(path)]
-        opportunity = _rewalk(exchange, path, legs, prices, keep, params, now_ms)
-        if opportunity is not None:
-            found.append(opportunity)
-    return found
+        pairs = list(itertools.pairwise(path))
+        markets_walked = [by_pair[pair] for pair in pairs]
+        walk = _walk(path, markets_walked, prices, keep, params)
+        if walk is None:
+            continue
+        cause = _cause(pairs, markets_walked, rates, prices)
+        rank = (-walk.net_edge_pct, len(pairs), "->".join(path))
+        group = groups.get(cause)
+        if group is None:
+            groups[cause] = _Group(rank, path, markets_walked, walk)
+            continue
+        group.variants += 1
+        if rank < group.rank:
+            group.rank, group.path, group.markets, group.walk = rank, path, markets_walked, walk
+    return [
+        _opportunity(exchange, group, cause, prices, keep, params, now_ms)
+        for cause, group in sorted(groups.items(), key=lambda item: item[1].rank)
+    ]
+
+
+Cause = tuple[str, str, str]  # (the market, e.g. ETH-BTC; the leg's source; its target)
+
+
+@dataclass(slots=True)
+class _Walk:
+    amounts: list[float]
+    leg_prices: list[float]
+    net_edge_pct: float
+
+
+@dataclass(slots=True)
+class _Group:
+    rank: tuple[float, int, str]
+    path: list[str]
+    markets: list[Market]
+    walk: _Walk
+    variants: int = 1
+
+
+def _cause(
+    pairs: Sequence[Pair], markets: Sequence[Market], rates: Mapping[Pair, float], m: Mapping[str, float]
+) -> Cause:
+    """The leg furthest above its fair rate m(X) / m(Y); ties to the market sorting first."""
+
+    def deviation(pair: Pair) -> float:
+        source, target = pair
+        return math.log(rates[pair]) - (math.log(m[source]) - math.log(m[target]))
+
+    pair, market = min(zip(pairs, markets, strict=True), key=lambda item: (-deviation(item[0]), item[1].book.symbol))
+    return (market.book.symbol, pair[0], pair[1])
 
 
 def _listing(books: Iterable[OrderBookSnapshot]) -> list[Listing]:
@@ -204,144 +256,17 @@ def _mid(book: OrderBookSnapshot) -> float:
     return (book.bids or book.asks)[0][0]
 
 
-def usdt_prices(listed: Sequence[Listing], fallback: Callable[[str], float | None]) -> dict[str, float]:
-    """USDT price of each asset of an exchange, from its own markets' mids.
-
-    An asset with an ASSET-USDT (or USDT-ASSET) market gets that market's mid; others the
-    slice's USDT mid (`fallback`) where it knows them; the rest a cross mid, breadth-first
-    from the priced ones; assets connected to none of these have no price.
-    """
-    listed = sorted(listed, key=lambda listing: (listing[1], listing[2]))  # input order never matters
+def usdt_mids(listed: Sequence[Listing], fallback: Callable[[str], float | None]) -> dict[str, float]:
+    """m(A) for each asset of an exchange: 1 for USDT, the mid of its own A-USDT book, else
+    the slice's median A-USDT mid (`fallback`); an asset with neither is left out."""
     prices = {"USDT": 1.0}
-    for book, base, quote in listed:
+    for book, base, quote in sorted(listed, key=lambda listing: listing[0].symbol):
         if quote == "USDT" and base not in prices and (book.bids or book.asks):
             prices[base] = _mid(book)
-        elif base == "USDT" and quote not in prices and (book.bids or book.asks):
-            prices[quote] = 1.0 / _mid(book)
-    if all(base in prices and quote in prices for book, base, quote in listed if book.bids or book.asks):
-        return prices  # every asset has an ASSET-USDT (or USDT-ASSET) market: the usual case
-    # The slice's USDT mid of an asset this exchange does not quote in USDT comes before any
-    # cross through this exchange's markets.
     for asset in sorted({a for book, base, quote in listed if book.bids or book.asks for a in (base, quote)}):
         if asset not in prices and (price := fallback(asset)) is not None:
             prices[asset] = price
-    links: dict[str, list[tuple[str, float]]] = {}
-    for book, base, quote in listed:
-        if book.bids or book.asks:
-            mid = _mid(book)
-            links.setdefault(quote, []).append((base, mid))  # (other, units of here per other)
-            links.setdefault(base, []).append((quote, 1.0 / mid))
-    queue = deque(prices)
-    unpriced = sorted(asset for asset in links if asset not in prices)
-    while True:
-        while queue:
-            here = queue.popleft()
-            for other, here_per_other in links.get(here, ()):
-                if other not in prices:
-                    prices[other] = prices[here] * here_per_other
-                    queue.append(other)
-        unpriced = [asset for asset in unpriced if asset not in prices]
-        seed = next(((asset, p) for asset in unpriced if (p := fallback(asset)) is not None), None)
-        if seed is None:
-            return prices
-        prices[seed[0]] = seed[1]
-        queue.append(seed[0])
-
-
-def has_negative_cycle(weights: Mapping[Pair, float], shift: float = 0.0) -> bool:
-    """Whether the graph with each edge weighing `weights[edge] + shift` has a negative
-    cycle: Bellman-Ford from a virtual source joined to every node at weight 0."""
-    if not weights or min(weights.values()) + shift >= 0.0:
-        return False  # distances all stay 0: the first pass would relax nothing
-    index: dict[str, int] = {}
-    for pair in weights:
-        for asset in pair:
-            index.setdefault(asset, len(index))
-    adjacency: list[list[tuple[int, float]]] = [[] for _ in index]
-    for (src, dst), w in weights.items():
-        adjacency[index[src]].append((index[dst], w + shift))
-    count = len(index)
-    dist = [0.0] * count
-    parent = [-1] * count
-    # From all-zero distances only a negative edge relaxes anything.
-    active = [node for node, edges in enumerate(adjacency) if any(w < 0.0 for _, w in edges)]
-    for _ in range(count + 1):
-        changed: list[int] = []
-        seen: set[int] = set()
-        for node in active:
-            for other, w in adjacency[node]:
-                candidate = dist[node] + w
-                if candidate < dist[other]:
-                    dist[other] = candidate
-                    parent[other] = node
-                    if other not in seen:
-                        seen.add(other)
-                        changed.append(other)
-        if not changed:
-            return False
-        if _predecessors_close_a_cycle(parent, changed):
-            return True
-        active = changed
-    return True
-
-
-def _predecessors_close_a_cycle(parent: list[int], starts: Iterable[int]) -> bool:
-    """A cycle in Bellman-Ford's predecessor graph is a negative cycle: stop early."""
-    mark = [-1] * len(parent)
-    for start in starts:
-        node = start
-        while node != -1 and mark[node] == -1:
-            mark[node] = start
-            node = parent[node]
-        if node != -1 and mark[node] == start:
-            return True
-    return False
-
-
-def short_cycles(weights: Mapping[Pair, float], limit: float = 0.0) -> list[tuple[str, ...]]:
-    """Every simple cycle of 3 or 4 edges whose weights sum to at most `limit` (>= 0), each
-    exactly once, as its nodes in order from the tail of its lowest-ranked anchor edge.
-
-    Anchors are the edges of weight <= limit / 3: a 3-cycle within the limit has one (its
-    lightest edge), and so has a 4-cycle (its lightest edge is <= limit / 4).
-    """
-    out: dict[str, dict[str, float]] = {}
-    lightest_into: dict[str, float] = {}
-    for (src, dst), w in weights.items():
-        out.setdefault(src, {})[dst] = w
-        lightest_into[dst] = min(lightest_into.get(dst, math.inf), w)
-    anchors = sorted(pair for pair, w in weights.items() if w <= limit / 3.0)
-    if not anchors:
-        return []
-    lightest = min(weights.values())
-    rank = {pair: i for i, pair in enumerate(anchors)}
-    none: dict[str, float] = {}
-
-    def usable(src: str, dst: str, anchor: int) -> bool:
-        # A cycle through a lower-ranked anchor is found from that anchor instead.
-        return rank.get((src, dst), anchor + 1) > anchor
-
-    cycles: list[tuple[str, ...]] = []
-    for i, (u, v) in enumerate(anchors):
-        if u not in lightest_into:
-            continue  # nothing leads back to u
-        w0 = weights[(u, v)]
-        for x, w1 in out.get(v, none).items():
-            if x == u or not usable(v, x, i):
-                continue
-            partial = w0 + w1
-            w2 = out.get(x, none).get(u)
-            if w2 is not None and partial + w2 <= limit and usable(x, u, i):
-                cycles.append((u, v, x))
-            if partial + lightest + lightest_into[u] > limit:
-                continue  # no two more edges can close a 4-cycle within the limit
-            for y, w2 in out.get(x, none).items():
-                if y in (u, v) or not usable(x, y, i):
-                    continue
-                w3 = out.get(y, none).get(u)
-                if w3 is not None and partial + w2 + w3 <= limit and usable(y, u, i):
-                    cycles.append((u, v, x, y))
-    return cycles
+    return prices
 
 
 def rotate(cycle: Sequence[str]) -> list[str]:
@@ -352,28 +277,38 @@ def rotate(cycle: Sequence[str]) -> list[str]:
     return [*path, path[0]]
 
 
-def _rewalk(
+def _walk(
+    path: list[str], markets: list[Market], prices: Mapping[str, float], keep: float, params: ScanParams
+) -> _Walk | None:
+    """The cycle re-walked at the target notional, or None when it does not clear the bar."""
+    start_amount = params.target_notional_usdt / prices[path[0]]
+    walked = walk_legs([market.leg(keep) for market in markets], start_amount)
+    if walked is None:
+        return None
+    amounts, leg_prices = walked
+    net_edge_pct = (amounts[-1] / amounts[0] - 1.0) * 100.0 - params.slippage_bps / 100.0
+    if net_edge_pct < params.min_net_edge_pct:
+        return None
+    return _Walk(amounts, leg_prices, net_edge_pct)
+
+
+def _opportunity(
     exchange: str,
-    path: list[str],
-    markets: list[Market],
+    group: _Group,
+    cause: Cause,
     prices: Mapping[str, float],
     keep: float,
     params: ScanParams,
     now_ms: int,
-) -> Opportunity | None:
-    """The cycle's figures at the target notional, or None when it does not clear the bar."""
+) -> Opportunity:
+    """The full figures of a group's best cycle."""
+    path, markets, walk = group.path, group.markets, group.walk
+    amounts, net_edge_pct = walk.amounts, walk.net_edge_pct
     start_price = prices[path[0]]
-    start_amount = params.target_notional_usdt / start_price
+    start_amount = amounts[0]
     legs = [market.leg(keep) for market in markets]
-    walked = walk_legs(legs, start_amount)
-    if walked is None:
-        return None
-    amounts, leg_prices = walked
     product = amounts[-1] / amounts[0]
     slippage_pct = params.slippage_bps / 100.0
-    net_edge_pct = (product - 1.0) * 100.0 - slippage_pct
-    if net_edge_pct < params.min_net_edge_pct:
-        return None
     gross_edge_pct = (product / keep ** len(legs) - 1.0) * 100.0
     fees_pct = gross_edge_pct - (product - 1.0) * 100.0
     books = [market.book for market in markets]
@@ -392,8 +327,8 @@ def _rewalk(
         symbol=">".join(path),
         buy_exchange=exchange,
         sell_exchange=exchange,
-        buy_vwap=leg_prices[0],
-        sell_vwap=leg_prices[-1],
+        buy_vwap=walk.leg_prices[0],
+        sell_vwap=walk.leg_prices[-1],
         gross_edge_pct=gross_edge_pct,
         net_edge_pct=net_edge_pct,
         expected_profit_usdt=expected_profit_usdt,
@@ -407,7 +342,9 @@ def _rewalk(
         optimal_profit_usdt=optimal_profit * start_price,
         exchange=exchange,
         path=path,
-        leg_prices=leg_prices,
+        leg_prices=walk.leg_prices,
         risk_flags=flags,
         evidence=evidence(books),
+        variants=group.variants,
+        cause=f"{cause[1]}>{cause[2]}@{cause[0]}",
     )

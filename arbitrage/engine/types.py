@@ -9,6 +9,9 @@ OpportunityType = Literal["spatial", "triangular"]
 
 # Risk flag codes (docs/design.md, "The engine: Risk flags").
 RISK_OK = "ok"
+RISK_ASSET_MISMATCH = "asset_mismatch"
+RISK_NO_TRANSFER_ROUTE = "no_transfer_route"
+RISK_ROUTE_UNVERIFIED = "route_unverified"
 RISK_EXTREME_EDGE = "extreme_edge"
 RISK_WITHDRAWALS_DISABLED = "withdrawals_disabled"
 RISK_WITHDRAW_FEE_UNKNOWN = "withdraw_fee_unknown"
@@ -36,22 +39,53 @@ class ScanParams:
 
 
 @dataclass(frozen=True, slots=True)
+class Network:
+    """One network an exchange moves an asset over (docs/design.md, "Transfer routes").
+    Codes are upper-cased and contracts lower-cased once, here, so comparisons ignore case."""
+
+    network: str
+    withdraw_fee: float  # in units of the asset
+    withdraw_enabled: bool
+    deposit_enabled: bool
+    contract: str | None = None  # the token's contract address; None: unknown or native
+
+    @classmethod
+    def of(
+        cls,
+        network: str,
+        withdraw_fee: float,
+        withdraw_enabled: bool,
+        deposit_enabled: bool,
+        contract: str | None = None,
+    ) -> Network:
+        code = network.strip().upper()
+        address = (contract or "").strip().lower() or None
+        return cls(code, float(withdraw_fee), bool(withdraw_enabled), bool(deposit_enabled), address)
+
+
+@dataclass(frozen=True, slots=True)
 class FeeSchedule:
     """Per-exchange taker fees (bps) and per-(exchange, asset) withdrawal terms."""
 
     taker_fee_bps: dict[str, float] = field(default_factory=dict)
     default_taker_fee_bps: float = 10.0
-    # withdraw_fees[exchange][asset] = fee in asset units (cheapest enabled network).
+    # withdraw_fees[exchange][asset] = fee in asset units: the flat fee, for a pair without
+    # networks (rule 3 of "Transfer routes").
     withdraw_fees: dict[str, dict[str, float]] = field(default_factory=dict)
-    # (exchange, asset) pairs whose withdrawals are known to be disabled.
+    # (exchange, asset) pairs whose withdrawals are known to be disabled (flat data).
     withdrawals_disabled: frozenset[tuple[str, str]] = frozenset()
+    # networks[exchange][asset]: never an empty tuple (no networks: the pair is absent).
+    networks: dict[str, dict[str, tuple[Network, ...]]] = field(default_factory=dict)
 
     def taker_bps(self, exchange: str) -> float:
         return self.taker_fee_bps.get(exchange, self.default_taker_fee_bps)
 
     def withdraw_fee(self, exchange: str, asset: str) -> float | None:
-        """Fee in asset units, or None when unknown."""
+        """The flat fee in asset units, or None when unknown."""
         return self.withdraw_fees.get(exchange, {}).get(asset)
+
+    def networks_of(self, exchange: str, asset: str) -> tuple[Network, ...]:
+        return self.networks.get(exchange, {}).get(asset, ())
 
 
 @dataclass(slots=True)
@@ -104,12 +138,19 @@ class Opportunity:
     # Every risk code that applied; risk_flag is the most serious of them.
     risk_flags: list[str] = field(default_factory=list)
     evidence: list[BookEvidence] = field(default_factory=list)
+    # Spatial only: the network the base asset moves over (None: no known route).
+    transfer_network: str | None = None
+    # Triangular only: how many profitable cycles share this one's cause (itself included),
+    # and the cause, "X>Y@MARKET": the leg furthest above its fair rate.
+    variants: int | None = None
+    cause: str | None = None
 
     @property
     def episode_key(self) -> str:
         """Identity of the episode this opportunity belongs to (see arbitrage.models)."""
         if self.type == "triangular":
-            return f"triangular|{self.exchange}|{'>'.join(self.path or [])}"
+            # One episode per cause: the best cycle of a group may change from scan to scan.
+            return f"triangular|{self.exchange}|{self.cause or '>'.join(self.path or [])}"
         return f"spatial|{self.symbol}|{self.buy_exchange}|{self.sell_exchange}"
 
     def as_dict(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import threading
 
 from django.db import DatabaseError, close_old_connections
 
-from arbitrage.engine.types import FeeSchedule, ScanParams
+from arbitrage.engine.types import FeeSchedule, Network, ScanParams
 from arbitrage.models import ScannerSettings
 from exchanges.models import Exchange, WithdrawalFee
 from kernel.throttle import Throttle
@@ -65,7 +65,19 @@ def load_fees() -> FeeSchedule:
         taker_fee_bps=taker,
         withdraw_fees=withdraw,
         withdrawals_disabled=frozenset(disabled - enabled_seen),
+        networks=_networks(),
     )
+
+
+def _networks() -> dict[str, dict[str, tuple[Network, ...]]]:
+    """Every row that names its network, as the transfer routes read them (a row without
+    a network only gives the flat fee)."""
+    networks: dict[str, dict[str, list[Network]]] = {}
+    for row in WithdrawalFee.objects.exclude(network="").order_by("exchange_id", "asset", "network"):
+        networks.setdefault(row.exchange_id, {}).setdefault(row.asset, []).append(
+            Network.of(row.network, float(row.fee), row.withdrawals_enabled, row.deposits_enabled, row.contract)
+        )
+    return {exchange: {asset: tuple(rows) for asset, rows in assets.items()} for exchange, assets in networks.items()}
 
 
 def load_scan_config() -> tuple[ScanParams, FeeSchedule]:

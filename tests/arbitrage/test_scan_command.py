@@ -28,7 +28,7 @@ KRAKEN = book("kraken", "BTC-USDT", bids=[[103, 5], [102.5, 10], [100, 100]], as
 SECTION_3_FIELDS = {
     "type", "symbol", "buy_exchange", "sell_exchange", "buy_vwap", "sell_vwap", "gross_edge_pct", "net_edge_pct",
     "expected_profit_usdt", "available_qty", "risk_flag", "ts_detected", "fees_pct", "slippage_pct", "withdraw_pct",
-    "optimal_qty", "optimal_profit_usdt", "exchange", "path",
+    "optimal_qty", "optimal_profit_usdt", "exchange", "path", "risk_flags", "transfer_network",
 }  # fmt: skip
 
 
@@ -96,6 +96,31 @@ class TestAsAProcess:
         assert item["available_qty"] == pytest.approx(5)  # 500 USDT at 100
         assert item["withdraw_pct"] == pytest.approx(0.0005 / 5 * 100)
         assert item["risk_flag"] == "ok"
+
+    def test_the_fees_file_networks_choose_the_transfer_route(self, tmp_path: Path, books_file: Path) -> None:
+        def network(code: str, fee: float, contract: str | None = None, deposits: bool = True) -> dict[str, object]:
+            return {"network": code, "withdraw_fee": fee, "withdraw_enabled": True, "deposit_enabled": deposits,
+                    "contract": contract}  # fmt: skip
+
+        fees = tmp_path / "fees.json"
+        fees.write_text(json.dumps({"networks": {
+            "binance": {"BTC": [network("BTC", 0.0005), network("bep20", 0.00001), network("SOL", 0)]},
+            "kraken": {"BTC": [network("btc", 0.0001), network("BEP20", 0.00002), network("SOL", 0, deposits=False)]},
+        }}))  # fmt: skip
+        done = run_scan(tmp_path, "--books", str(books_file), "--now", str(NOW), "--fees", str(fees))
+        assert done.returncode == 0, done.stderr
+        [item] = json.loads(done.stdout)
+        assert (item["transfer_network"], item["risk_flags"]) == ("BEP20", [])
+        assert item["withdraw_pct"] == pytest.approx(0.00001 / item["available_qty"] * 100)
+
+        fees.write_text(json.dumps({"networks": {
+            "binance": {"BTC": [network("ERC20", 0.0005, "0xAAA")]},
+            "kraken": {"BTC": [network("erc20", 0.0001, "0xbbb")]},
+        }}))  # fmt: skip
+        [item] = json.loads(
+            run_scan(tmp_path, "--books", str(books_file), "--now", str(NOW), "--fees", str(fees)).stdout
+        )
+        assert (item["transfer_network"], item["risk_flag"], item["withdraw_pct"]) == (None, "asset_mismatch", 0.0)
 
     def test_any_lower_case_exchange_and_stale_books(self, tmp_path: Path) -> None:
         mine = book("myexchange42", "BTC-USDT", bids=[[103, 50]], asks=[[104, 50]])
@@ -166,7 +191,12 @@ class TestInProcess:
         [item] = json.loads(call_scan("--books", str(books_file), "--now", str(NOW)))
         assert item["slippage_pct"] == pytest.approx(0.025)
         assert item["fees_pct"] == pytest.approx((float(binance.taker_fee_bps) + 7.5) / 100)
-        assert item["risk_flag"] == "ok"  # the withdrawal fee is known
+        # binance sends BTC over its BTC network; whether kraken takes it there is unknown.
+        assert (item["transfer_network"], item["risk_flags"]) == ("BTC", ["route_unverified"])
+        WithdrawalFee.objects.create(exchange_id="kraken", asset="BTC", network="btc", fee=Decimal("0.0001"))
+        [item] = json.loads(call_scan("--books", str(books_file), "--now", str(NOW)))
+        assert (item["transfer_network"], item["risk_flag"]) == ("BTC", "ok")
+        assert item["withdraw_pct"] == pytest.approx(0.0005 / item["available_qty"] * 100)
 
     def test_the_fees_file_wins_over_the_configured_fees(self, tmp_path: Path, books_file: Path) -> None:
         from exchanges.models import Exchange

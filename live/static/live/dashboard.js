@@ -52,7 +52,8 @@
   }
   const staleAfterMs = () => Math.max(3 * state.scanIntervalSec * 1000, 3000);
   function itemKey(item) {
-    if (item.type === "triangular") return `triangular|${item.exchange}|${(item.path || []).join(">")}`;
+    // One row per cause: its best cycle may change from scan to scan.
+    if (item.type === "triangular") return `triangular|${item.exchange}|${item.cause || (item.path || []).join(">")}`;
     return `spatial|${item.symbol}|${item.buy_exchange}|${item.sell_exchange}`;
   }
   function route(item) {
@@ -237,8 +238,10 @@
       ["optimal profit", `${num(item.optimal_profit_usdt, 2)} USDT`],
     ]);
     const extra = [["risk flags", (item.risk_flags || []).join(", ") || "none"]];
+    if (item.type === "spatial") extra.push(["transfer network", item.transfer_network || "none known"]);
     if (item.type === "triangular") {
       extra.push(["path", (item.path || []).join(" → ")]);
+      if (item.variants > 1) extra.push(["variants", `${item.variants} profitable cycles share this cause`]);
       extra.push(["leg prices", (item.leg_prices || []).map(sig).join(", ")]);
     }
     extra.push(["detected", new Date(item.ts_detected).toLocaleTimeString()]);

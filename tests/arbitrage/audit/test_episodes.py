@@ -63,3 +63,18 @@ def test_evidence_and_risk_flags_are_kept_with_the_episode():
     episode = Episode.objects.get()
     assert episode.risk_flag == "high_lag"
     assert episode.details["risk_flags"] == ["high_lag"]
+
+
+def test_a_cause_is_one_episode_whichever_of_its_cycles_is_best():
+    def cycle(path: list[str], net: float):  # type: ignore[no-untyped-def]
+        found = opportunity("", "okx", "okx", net)
+        found.type, found.exchange, found.path = "triangular", "okx", path
+        found.symbol, found.cause, found.variants = ">".join(path), "SOL>ETH@SOL-ETH", 3
+        return found
+
+    record_scan([cycle(["USDT", "SOL", "ETH", "USDT"], 0.5)], at(0), {})
+    record_scan([cycle(["BTC", "SOL", "ETH", "BTC"], 0.7)], at(1), {})
+    episode = Episode.objects.get()
+    assert episode.key == "triangular|okx|SOL>ETH@SOL-ETH"
+    assert (episode.times_seen, episode.path, episode.symbol) == (2, ["BTC", "SOL", "ETH", "BTC"], "BTC>SOL>ETH>BTC")
+    assert (episode.details["variants"], episode.details["cause"]) == (3, "SOL>ETH@SOL-ETH")

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arbitrage.engine.fees import fees_from_json, fees_to_json, parse_fees
-from arbitrage.engine.types import FeeSchedule
+from arbitrage.engine.types import FeeSchedule, Network
 
 
 class TestFeesFile:
@@ -80,6 +80,27 @@ schedules = st.builds(
         max_size=2,
     ),
     withdrawals_disabled=st.frozensets(st.tuples(st.sampled_from(["okx", "kraken"]), st.sampled_from(["XRP", "SOL"]))),
+    networks=st.dictionaries(
+        st.sampled_from(["binance", "okx"]),
+        st.dictionaries(
+            st.sampled_from(["USDC", "BTC"]),
+            st.lists(
+                st.builds(
+                    Network.of,
+                    st.sampled_from(["ERC20", "trc20", "Sol"]),
+                    st.floats(0, 1e6),
+                    st.booleans(),
+                    st.booleans(),
+                    st.one_of(st.none(), st.sampled_from(["0xA0b8", "EPjFWdd5"])),
+                ),
+                min_size=1,
+                max_size=3,
+            ).map(tuple),
+            min_size=1,
+            max_size=2,
+        ),
+        max_size=2,
+    ),
 )
 
 

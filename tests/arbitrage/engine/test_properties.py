@@ -10,11 +10,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arbitrage.engine.scan import scan_books
-from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
+from arbitrage.engine.transfer import transfer_route
+from arbitrage.engine.types import FeeSchedule, Network, Opportunity, ScanParams
 from arbitrage.engine.vwap import spend_notional, take_qty
 from tests.arbitrage.engine.factories import NOW, book
 
 EXCHANGES = ("binance", "okx", "kraken", "gate")
+NETWORKS = st.builds(
+    Network.of,
+    st.sampled_from(["BTC", "BEP20", "LIGHTNING"]),
+    st.sampled_from([0.0, 0.0001, 0.001, 0.05]),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([None, None, "0xa", "0xb"]),
+)
 EVERYTHING = ScanParams(min_net_edge_pct=-1_000)  # every pair that can fill is reported
 
 
@@ -32,7 +41,13 @@ def markets(draw: st.DrawFn) -> tuple[list, FeeSchedule]:
         books.append(book(exchange, "BTC-USDT", bids=bids, asks=asks))
     taker = {e: draw(st.sampled_from([0.0, 2.5, 7.5, 10.0, 12.5, 26.0])) for e in exchanges}
     withdraw = {e: {"BTC": fee} for e in exchanges if (fee := draw(st.sampled_from([None, 0.0, 0.001, 0.05])))}
-    return books, FeeSchedule(taker_fee_bps=taker, withdraw_fees=withdraw)
+    # Some exchanges list their networks: the route, so the withdrawal cost, then depends on the pair.
+    networks = {}
+    for exchange in exchanges:
+        listed = draw(st.lists(NETWORKS, max_size=3))
+        if listed:
+            networks[exchange] = {"BTC": tuple(listed)}
+    return books, FeeSchedule(taker_fee_bps=taker, withdraw_fees=withdraw, networks=networks)
 
 
 def found(books: list, params: ScanParams, fees: FeeSchedule) -> dict[tuple[str, str], Opportunity]:
@@ -52,7 +67,8 @@ def brute_force(books: list, params: ScanParams, fees: FeeSchedule, slack: float
             continue
         gross = (sell_vwap - buy_vwap) / buy_vwap * 100
         fees_pct = (fees.taker_bps(buyer.exchange) + fees.taker_bps(seller.exchange)) / 100
-        withdraw = (fees.withdraw_fee(buyer.exchange, "BTC") or 0.0) * buy_vwap / (buy_vwap * qty) * 100
+        route_fee = transfer_route(fees, buyer.exchange, seller.exchange, "BTC").withdraw_fee
+        withdraw = route_fee * buy_vwap / (buy_vwap * qty) * 100
         if gross - fees_pct - params.slippage_bps / 100 - withdraw >= params.min_net_edge_pct + slack:
             valid.add((buyer.exchange, seller.exchange))
     return valid

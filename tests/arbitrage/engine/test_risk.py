@@ -48,7 +48,10 @@ def test_thin_book_when_the_target_eats_most_of_a_side() -> None:
 def test_the_most_serious_flag_leads() -> None:
     fees = FeeSchedule(withdrawals_disabled=frozenset({("okx", "BTC")}))
     o = one(pair(bid=110, depth=15, lag_ms=5_000), fees=fees)
-    assert o.risk_flags == list(SERIOUSNESS)
+    # Every flag a rule-3 transfer (no networks) can raise with all the others.
+    assert o.risk_flags == [
+        f for f in SERIOUSNESS if f not in ("asset_mismatch", "no_transfer_route", "route_unverified")
+    ]
     assert o.risk_flag == "extreme_edge"
 
 
@@ -67,8 +70,8 @@ def test_flags_in_order_of_seriousness() -> None:
         params=ScanParams(),
         books=[],
         depth_shares=[0.9],
-        withdraw_fee_unknown=True,
+        transfer={"route_unverified", "withdraw_fee_unknown"},
     )
-    assert flags == ["withdraw_fee_unknown", "thin_book"]
+    assert flags == ["withdraw_fee_unknown", "route_unverified", "thin_book"]
     assert most_serious(flags) == "withdraw_fee_unknown"
     assert most_serious([]) == "ok"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arbitrage.engine.cycles import has_negative_cycle, short_cycles
 from arbitrage.engine.scan import scan_books
-from arbitrage.engine.triangular import has_negative_cycle, short_cycles
 from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
 from arbitrage.engine.vwap import spend_notional, take_qty
 from kernel.book import OrderBookSnapshot, parse_book_json
@@ -78,13 +78,14 @@ def test_fees_and_threshold_decide() -> None:
 
 
 def test_worked_four_leg_cycle() -> None:
-    # A ring of markets: USDT -> AAA -> BBB -> CCC -> USDT is the only way round, and
-    # CCC-USDT bids 10.3 where the ring implies 10.
+    # A ring of markets: USDT -> AAA -> BBB -> CCC -> USDT is the only way round on okx, and
+    # CCC-USDT bids 10.3 where the ring implies 10. BBB's USDT mid comes from gate.
     books = [
         book("okx", "AAA-USDT", bids=[[9.999, 1e5]], asks=[[10.001, 1e5]]),
         book("okx", "BBB-AAA", bids=[[1.9998, 1e5]], asks=[[2.0002, 1e5]]),
         book("okx", "CCC-BBB", bids=[[0.49995, 1e5]], asks=[[0.50005, 1e5]]),
         book("okx", "CCC-USDT", bids=[[10.3, 1e5]], asks=[[10.31, 1e5]]),
+        book("gate", "BBB-USDT", bids=[[19.99, 1e5]], asks=[[20.01, 1e5]]),
     ]
     found = triangular(books)
     assert list(found) == ["USDT>AAA>BBB>CCC>USDT"]
@@ -92,6 +93,20 @@ def test_worked_four_leg_cycle() -> None:
     product = KEEP**4 / 10.001 / 2.0002 / 0.50005 * 10.3
     assert o.leg_prices == [10.001, 2.0002, 0.50005, 10.3]
     assert o.net_edge_pct == pytest.approx((product - 1) * 100 - 0.05)
+    # Against the USDT mids (CCC at its own 10.305, BBB at gate's 20) it is CCC-BBB that is
+    # off: buying CCC with BBB there gets 1.9998 CCC where 20 / 10.305 = 1.941 is fair.
+    assert (o.variants, o.cause) == (1, "BBB>CCC@CCC-BBB")
+
+
+def test_an_asset_without_a_usdt_mid_takes_no_part() -> None:
+    # The same ring, but BBB has a USDT mid nowhere in the slice.
+    books = [
+        book("okx", "AAA-USDT", bids=[[9.999, 1e5]], asks=[[10.001, 1e5]]),
+        book("okx", "BBB-AAA", bids=[[1.9998, 1e5]], asks=[[2.0002, 1e5]]),
+        book("okx", "CCC-BBB", bids=[[0.49995, 1e5]], asks=[[0.50005, 1e5]]),
+        book("okx", "CCC-USDT", bids=[[10.3, 1e5]], asks=[[10.31, 1e5]]),
+    ]
+    assert triangular(books) == {}
 
 
 def test_cycles_without_usdt_start_at_their_smallest_asset() -> None:
@@ -104,15 +119,21 @@ def test_cycles_without_usdt_start_at_their_smallest_asset() -> None:
         book("kraken", "SOL-BTC", bids=[[0.0029999, 1e4]], asks=[[0.0030001, 1e4]]),
         book("kraken", "SOL-ETH", bids=[[0.0515, 1e4]], asks=[[0.0516, 1e4]]),
     ]
-    found = triangular(books)
-    assert set(found) == {
-        "USDT>SOL>ETH>USDT",
-        "BTC>SOL>ETH>BTC",
-        "USDT>SOL>ETH>BTC>USDT",
-        "USDT>BTC>SOL>ETH>USDT",
+    # Four cycles go through the one mispriced market: one opportunity, its best cycle, with
+    # the number of cycles sharing its cause.
+    products = {
+        "USDT>SOL>ETH>USDT": KEEP**3 / 150.01 * 0.0515 * 2_999.9,
+        "BTC>SOL>ETH>BTC": KEEP**3 / 0.0030001 * 0.0515 * 0.059999,
+        "USDT>SOL>ETH>BTC>USDT": KEEP**4 / 150.01 * 0.0515 * 0.059999 * 49_999,
+        "USDT>BTC>SOL>ETH>USDT": KEEP**4 / 50_001 / 0.0030001 * 0.0515 * 2_999.9,
     }
+    assert all(product > 1.0005 for product in products.values())  # all four are profitable
+    best = max(products, key=lambda path: (products[path], -path.count(">")))
+    found = triangular(books)
+    assert list(found) == [best] == ["BTC>SOL>ETH>BTC"]
     o = found["BTC>SOL>ETH>BTC"]
-    product = KEEP**3 / 0.0030001 * 0.0515 * 0.059999
+    assert (o.variants, o.cause) == (4, "SOL>ETH@SOL-ETH")
+    product = products["BTC>SOL>ETH>BTC"]
     assert o.path == ["BTC", "SOL", "ETH", "BTC"]
     assert o.net_edge_pct == pytest.approx((product - 1) * 100 - 0.05)
     # The first leg spends 1000 USDT worth of BTC at the BTC-USDT mid; profit is in USDT.
@@ -225,13 +246,13 @@ def brute_force(books: list[OrderBookSnapshot], params: ScanParams, taker_bps: f
     by_pair = {}
     for b in books:
         base, quote = b.symbol.split("-")
-        by_pair[(quote, base)] = (b.asks, True)
-        by_pair[(base, quote)] = (b.bids, False)
+        by_pair[(quote, base)] = (b.asks, True, b.symbol)
+        by_pair[(base, quote)] = (b.bids, False, b.symbol)
     mids = {b.symbol.split("-")[0]: (b.bids[0][0] + b.asks[0][0]) / 2 for b in books if b.symbol.endswith("-USDT")}
     price = {"USDT": 1.0} | mids
 
     def step(pair: tuple[str, str], amount: float) -> float | None:
-        levels, is_buy = by_pair[pair]
+        levels, is_buy, _ = by_pair[pair]
         if is_buy:
             bought = spend_notional(levels, amount)
             return None if bought is None else bought[1] * keep
@@ -251,12 +272,18 @@ def brute_force(books: list[OrderBookSnapshot], params: ScanParams, taker_bps: f
             if not all(pair in by_pair for pair in pairs):
                 continue
             detection = 1.0
+            deviations = {}
             for pair in pairs:
                 amount = params.target_notional_usdt / price[pair[0]]
                 out = step(pair, amount)
                 detection *= math.nan if out is None else out / amount
+                if out is not None:  # ln(rate) - ln(fair), fair = m(X) / m(Y)
+                    deviations[pair] = math.log(out / amount) - math.log(price[pair[0]] / price[pair[1]])
             if not detection >= floor:
                 continue
+            # The cause: the leg furthest above its fair rate; legs within rounding of it may be.
+            top = max(deviations.values())
+            causes = {f"{x}>{y}@{by_pair[(x, y)][2]}" for (x, y), d in deviations.items() if d >= top - 1e-9}
             amount = start_amount = params.target_notional_usdt / price[path[0]]
             for pair in pairs:
                 amount = step(pair, amount) if amount is not None else None
@@ -264,7 +291,7 @@ def brute_force(books: list[OrderBookSnapshot], params: ScanParams, taker_bps: f
                 continue
             net = (amount / start_amount - 1) * 100 - params.slippage_bps / 100
             if net >= params.min_net_edge_pct:
-                found[">".join(path)] = net
+                found[">".join(path)] = (net, causes)
     return found
 
 
@@ -277,9 +304,18 @@ def test_scan_reports_exactly_the_brute_force_cycles(market: tuple) -> None:
     # Rounding decides cycles within a hair of the floor either way.
     surely = brute_force(books, params, taker, slack=1e-9)
     maybe = brute_force(books, params, taker, slack=-1e-8)
-    assert set(surely) <= set(found) <= set(maybe)
+    causes = [o.cause for o in found.values()]
+    assert len(causes) == len(set(causes)), "one opportunity per cause"
+    for _net, possible in surely.values():
+        assert possible & set(causes), "no profitable cycle's cause is lost"
     for symbol, o in found.items():
-        assert o.net_edge_pct == pytest.approx(maybe[symbol], abs=1e-9)
+        assert symbol in maybe and o.cause in maybe[symbol][1]
+        # The group's best cycle, counting every cycle of the group.
+        sure_group = [net for net, possible in surely.values() if possible == {o.cause}]
+        maybe_group = [net for net, possible in maybe.values() if o.cause in possible]
+        assert len(sure_group) <= (o.variants or 0) <= len(maybe_group)
+        assert o.net_edge_pct >= max(sure_group, default=-math.inf) - 1e-9
+        assert o.net_edge_pct == pytest.approx(maybe[symbol][0], abs=1e-9)
         assert o.net_edge_pct >= params.min_net_edge_pct
         assert o.net_edge_pct == pytest.approx(o.gross_edge_pct - o.fees_pct - o.slippage_pct, abs=1e-9)
         assert o.optimal_profit_usdt >= o.expected_profit_usdt - 1e-9 * params.target_notional_usdt
@@ -306,6 +342,7 @@ def test_an_exchange_without_usdt_markets_is_sized_at_the_slice_usdt_mids() -> N
         book("kraken", "SOL-ETH", bids=[[0.0515, 1e4]], asks=[[0.0516, 1e4]]),
         book("okx", "BTC-USDT", bids=[[49_999, 100]], asks=[[50_001, 100]]),
         book("okx", "ETH-USDT", bids=[[2_999.9, 1e3]], asks=[[3_000.1, 1e3]]),
+        book("okx", "SOL-USDT", bids=[[149.99, 1e4]], asks=[[150.01, 1e4]]),
     ]
     found = triangular(books)
     assert set(found) == {"BTC>SOL>ETH>BTC"}
