@@ -95,6 +95,8 @@ class RiskFilter(django_filters.ChoiceFilter):
             return qs
         if value == "flagged":
             return qs.exclude(risk_flag="ok")
+        if value == "actionable":
+            return qs.filter(risk_flag__in=language.ACTIONABLE)
         return qs.filter(risk_flag=value)
 
 

@@ -7,7 +7,9 @@ opportunities and episodes, Telegram's `/filter`).
 - `exchange`: exchange ids; an opportunity that buys, sells or cycles on any of them;
 - `type`: `spatial` or `triangular`;
 - `min_net_edge`: net edge in percent, at least this;
-- `risk`: `ok`, `flagged` (anything but ok) or one risk code (the opportunity's `risk_flag`).
+- `risk`: `ok`, `flagged` (anything but ok), `actionable` (nothing that stops the trade:
+  only `high_lag` or `thin_book` if anything) or one risk code (the opportunity's
+  `risk_flag`).
 
 Values come from outside (a client's frame, a query string, a chat message): `parse`
 checks them once and names every bad one at once; `as_dict` says what was understood, in
@@ -37,7 +39,10 @@ TYPES = ("spatial", "triangular")
 RISK_CODES = tuple(
     sorted(value for name, value in vars(engine_types).items() if name.startswith("RISK_") and isinstance(value, str))
 )
-RISK_CHOICES = ("flagged", *RISK_CODES)
+RISK_CHOICES = ("flagged", "actionable", *RISK_CODES)
+# An opportunity a trader can take as shown: no transfer flag and no too-good-to-be-true
+# edge. Flags are ordered most serious first, so its risk_flag alone tells.
+ACTIONABLE = (engine_types.RISK_OK, engine_types.RISK_HIGH_LAG, engine_types.RISK_THIN_BOOK)
 FILTER_NAMES = ("symbol", "exchange", "type", "min_net_edge", "risk")
 # What each word means, in a line (API docs, the bot's help).
 HELP = {
@@ -45,7 +50,7 @@ HELP = {
     "exchange": "exchange ids, comma-separated: buys, sells or cycles on any of them",
     "type": "spatial or triangular",
     "min_net_edge": "net edge in percent, at least this",
-    "risk": "ok, flagged (anything but ok) or one risk code",
+    "risk": "ok, flagged (anything but ok), actionable (no transfer or extreme-edge flag) or one risk code",
 }
 
 
@@ -137,6 +142,15 @@ def trades(symbols: Iterable[str], symbol: Any, path: Any) -> bool:
     return any((symbol == wanted) if "-" in wanted else (wanted in assets) for wanted in symbols)
 
 
+def risk_admits(wanted: str, risk_flag: Any) -> bool:
+    """Whether an opportunity whose most serious flag is `risk_flag` passes `risk=wanted`."""
+    if wanted == "flagged":
+        return isinstance(risk_flag, str) and risk_flag != engine_types.RISK_OK
+    if wanted == "actionable":
+        return risk_flag in ACTIONABLE
+    return bool(risk_flag == wanted)
+
+
 @dataclass(frozen=True, slots=True)
 class OpportunityFilter:
     symbol: tuple[str, ...] = ()
@@ -203,7 +217,7 @@ class OpportunityFilter:
             and net_edge_pct >= self.min_net_edge
         ):  # fmt: skip
             return False
-        if self.risk is not None and ((risk_flag == "ok") if self.risk == "flagged" else (risk_flag != self.risk)):
+        if self.risk is not None and not risk_admits(self.risk, risk_flag):
             return False
         return not self.symbol or trades(self.symbol, symbol, path)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class NetworkFee:
     fee: Decimal | None  # withdrawal fee in asset units; None: not published
     deposits_enabled: bool | None  # None: not published
     withdrawals_enabled: bool | None
+    contract: str | None = None  # the token's contract address; None: not published in full
 
 
 @dataclass(slots=True)
@@ -205,9 +207,25 @@ def _networks(
                     fee=None if fee is None else fee.quantize(FEE_QUANTUM),
                     deposits_enabled=_flag(flags.get("deposit")),
                     withdrawals_enabled=_flag(flags.get("withdraw")),
+                    contract=_contract(_dict(flags.get("info"))),
                 )
             )
     return found
+
+
+# ccxt has no unified field for a network's contract: the exchange's own answer names it.
+_CONTRACT_FIELDS = ("contractAddress", "contract_address", "contractAddr", "tokenAddress", "contract", "ctAddr")
+_CONTRACT = re.compile(r"^[A-Za-z0-9:/._-]{20,128}$")  # an address in full: 0x..., base58, bech32...
+
+
+def _contract(info: Mapping[Any, Any]) -> str | None:
+    """The contract address in the exchange's raw network entry, when given in full (okx
+    shows only its last characters: an abbreviation would compare as a different coin)."""
+    for name in _CONTRACT_FIELDS:
+        value = info.get(name)
+        if isinstance(value, str) and _CONTRACT.match(value.strip()) and "://" not in value:  # not an explorer link
+            return value.strip()
+    return None
 
 
 def _dict(value: Any) -> Mapping[Any, Any]:

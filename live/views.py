@@ -8,6 +8,7 @@ from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from arbitrage.risk_words import RISK_WORDS
 from arbitrage.runtime.config import scan_interval_sec
 from kernel.clock import now_ms
 
@@ -23,6 +24,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "healthUrl": "/api/v1/books/health/",
                 "scanIntervalSec": scan_interval_sec(),
                 "serverNowMs": now_ms(),
+                "riskWords": RISK_WORDS,
             }
         },
     )

@@ -27,7 +27,7 @@ CLEAR = ("all", "any", "*")
 
 FILTER_USAGE = (
     "Usage: /filter [symbol=BTC,ETH-USDT] [exchange=binance,okx] [type=spatial|triangular] "
-    "[min_net_edge=0.2] [risk=ok|flagged|CODE]; word=all clears one; /filter reset for the defaults"
+    "[min_net_edge=0.2] [risk=ok|flagged|actionable|CODE]; word=all clears one; /filter reset for the defaults"
 )
 MODE_USAGE = "Usage: /mode digest|instant|silent|off"
 HELP = (

@@ -45,10 +45,18 @@ class EpisodeView:
     risk_flag: str
     is_open: bool
     last_seen: datetime
+    optimal_qty: float = 0.0
+    risk_flags: tuple[str, ...] = ()
+    transfer_network: str | None = None
+    variants: int = 1
 
     @classmethod
     def from_row(cls, row: Episode) -> EpisodeView:
         path = row.path if isinstance(row.path, list) else []
+        details = row.details if isinstance(row.details, dict) else {}
+        flags = details.get("risk_flags")
+        variants = details.get("variants")
+        network = details.get("transfer_network")
         return cls(
             id=row.pk,
             type=row.type,
@@ -64,7 +72,18 @@ class EpisodeView:
             risk_flag=row.risk_flag,
             is_open=row.is_open,
             last_seen=row.last_seen,
+            optimal_qty=row.optimal_qty,
+            risk_flags=tuple(str(f) for f in flags) if isinstance(flags, list) else (),
+            transfer_network=network if isinstance(network, str) else None,
+            variants=variants if isinstance(variants, int) and variants > 0 else 1,
         )
+
+    @property
+    def unit(self) -> str:
+        """The asset its sizes are in: the base of a symbol, the first asset of a cycle."""
+        if self.type == "triangular":
+            return self.path[0] if self.path else ""
+        return self.symbol.split("-", 1)[0]
 
     @property
     def exchanges(self) -> tuple[str, ...]:
@@ -151,23 +170,50 @@ def route(ep: EpisodeView) -> str:
     return f"{ep.buy_exchange} → {ep.sell_exchange}"
 
 
+def flags_in_words(ep: EpisodeView) -> str:
+    flags = ep.risk_flags or ((ep.risk_flag,) if ep.risk_flag != "ok" else ())
+    return "⚠ " + ", ".join(flag.replace("_", " ") for flag in flags) if flags else "no risk flag"
+
+
 def format_episode(index: int, ep: EpisodeView) -> str:
     e = html.escape
-    status = "" if ep.is_open else " (closed)"
+    if ep.type == "triangular":
+        # The cycle is its name: shown once, with how many cycles its mispricing opens.
+        also = f" (best of {ep.variants} cycles from one mispricing)" if ep.variants > 1 else ""
+        head = f"{index}. <b>{e(ep.exchange)}</b> cycle {e(' → '.join(ep.path) or ep.symbol)}{e(also)}"
+    else:
+        via = f" via {ep.transfer_network}" if ep.transfer_network else ""
+        head = f"{index}. <b>{e(ep.symbol)}</b> {e(ep.buy_exchange)} → {e(ep.sell_exchange)}{e(via)}"
+    unit = e(ep.unit)
+    best = (
+        f" · best {_num(ep.optimal_profit_usdt, 2)} USDT at {_qty(ep.optimal_qty)} {unit}"
+        if ep.optimal_qty > 0
+        else f" · best {_num(ep.optimal_profit_usdt, 2)} USDT"
+    )
     return (
-        f"{index}. <b>{e(ep.symbol)}</b> {e(ep.type)} {e(route(ep))}{status}\n"
-        f"   net <b>{_num(ep.net_edge_pct, 3)}%</b> · size {_qty(ep.available_qty)}"
-        f" · profit {_num(ep.expected_profit_usdt, 2)} USDT"
-        f" (best size {_num(ep.optimal_profit_usdt, 2)})"
-        f" · risk {e(ep.risk_flag)}"
+        f"{head}\n"
+        f"   net <b>{_num(ep.net_edge_pct, 3)}%</b> · {_qty(ep.available_qty)} {unit}"
+        f" for {_num(ep.expected_profit_usdt, 2)} USDT profit{best} · {e(flags_in_words(ep))}"
     )
 
 
-def format_digest(episodes: Sequence[EpisodeView], total: int, dashboard_url: str) -> str:
-    """An HTML message (Telegram parse_mode HTML): every outside value escaped."""
-    head = f"<b>Arbitrage digest</b> · {total} new or better"
+def format_ended(ep: EpisodeView) -> str:
+    what = f"{ep.exchange} cycle {' → '.join(ep.path)}" if ep.type == "triangular" else f"{ep.symbol} {route(ep)}"
+    return f"   · {html.escape(what)}, last {_num(ep.net_edge_pct, 3)}%"
+
+
+def format_digest(
+    episodes: Sequence[EpisodeView], total: int, dashboard_url: str, title: str = "Arbitrage digest"
+) -> str:
+    """An HTML message (Telegram parse_mode HTML): every outside value escaped. Open
+    opportunities first, numbered; those that ended since the last message in a short tail."""
+    open_ones = [ep for ep in episodes if ep.is_open]
+    ended = [ep for ep in episodes if not ep.is_open]
+    head = f"<b>{html.escape(title)}</b> · {total} new or better"
     link = f'<a href="{html.escape(dashboard_url, quote=True)}">Open the dashboard</a>' if dashboard_url else ""
-    lines = [format_episode(i, ep) for i, ep in enumerate(episodes, 1)]
+    lines = [format_episode(i, ep) for i, ep in enumerate(open_ones, 1)]
+    if ended:
+        lines += ["Ended since:", *(format_ended(ep) for ep in ended)]
     more = total - len(episodes)
     tail = [f"… and {more} more" if more > 0 else "", link]
     return "\n".join([head, *lines, *(t for t in tail if t)])
@@ -193,14 +239,17 @@ def build_digest(
     dashboard_url: str,
     since: datetime | None = None,
     limit: int = MAX_ITEMS,
+    title: str = "Arbitrage digest",
 ) -> Digest | None:
     """The digest for one subscriber, or None when there is nothing new to say."""
     chosen = select(filters, episodes, sent, since)
     if not chosen:
         return None
+    # Open ones first: a closed opportunity is news, but not what a trader acts on.
+    chosen.sort(key=lambda ep: not ep.is_open)
     shown = chosen[:limit]
-    text = format_digest(shown, len(chosen), dashboard_url)
+    text = format_digest(shown, len(chosen), dashboard_url, title)
     while len(text) > MAX_MESSAGE_CHARS and len(shown) > 1:
         shown = shown[:-1]
-        text = format_digest(shown, len(chosen), dashboard_url)
+        text = format_digest(shown, len(chosen), dashboard_url, title)
     return Digest(text=text, episodes=tuple(shown))

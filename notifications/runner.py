@@ -37,7 +37,11 @@ from notifications.sender import Outcome
 
 log = logging.getLogger(__name__)
 
-EPISODE_FIELDS = [f for f in EpisodeView.__dataclass_fields__ if f not in ("id",)]
+# The columns EpisodeView reads: its own fields that are columns, and the details it takes
+# flags, network and variants from.
+EPISODE_FIELDS = [
+    f for f in EpisodeView.__dataclass_fields__ if f not in ("id", "risk_flags", "transfer_network", "variants")
+] + ["details"]
 # How long a claim on a subscriber outlives a run that died while serving it.
 CLAIM_SEC = 900
 
@@ -73,6 +77,9 @@ def load_sent(subscriber_ids: Sequence[int], episode_ids: Sequence[int]) -> dict
     return sent
 
 
+ALERT_TITLE = "Arbitrage alert"  # instant mode: one opportunity, now
+
+
 def messages_for(
     sub: Subscriber, episodes: Iterable[EpisodeView] | BestFirst, sent: dict[int, float], dashboard_url: str
 ) -> list[Digest]:
@@ -81,7 +88,11 @@ def messages_for(
     if sub.mode == Subscriber.Mode.INSTANT:
         # One message per episode: a subscriber who asked for instant wants each on its own.
         chosen = select(filters, episodes, sent, since)
-        return [d for ep in chosen if (d := build_digest(filters, [ep], {}, dashboard_url, since)) is not None]
+        return [
+            d
+            for ep in chosen
+            if (d := build_digest(filters, [ep], {}, dashboard_url, since, title=ALERT_TITLE)) is not None
+        ]
     digest = build_digest(filters, episodes, sent, dashboard_url, since)
     return [digest] if digest else []
 

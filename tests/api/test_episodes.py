@@ -68,6 +68,7 @@ def test_episodes_are_listed_newest_first_with_their_history(client_trader: APIC
         ("risk=flagged", ["ETH-BTC", "ETH-USDT"]),
         ("risk=ok", ["BTC-USDT"]),
         ("risk=thin_book", ["ETH-BTC"]),
+        ("risk=actionable", ["BTC-USDT", "ETH-BTC"]),  # not the unknown withdrawal fee
         ("is_open=false", ["BTC-USDT"]),
         ("since=2026-01-01T12:00:06Z", ["ETH-BTC", "ETH-USDT"]),
         ("until=2026-01-01T12:00:04Z", ["BTC-USDT"]),

@@ -65,6 +65,8 @@ ITEMS = [
      "net_edge_pct": 0.2, "risk_flag": "thin_book", "path": None},
     {"type": "triangular", "symbol": "USDT>SOL>ETH>USDT", "buy_exchange": "okx", "sell_exchange": "okx",
      "exchange": "okx", "net_edge_pct": 1.5, "risk_flag": "ok", "path": ["USDT", "SOL", "ETH", "USDT"]},
+    {"type": "spatial", "symbol": "XRP-USDT", "buy_exchange": "mexc", "sell_exchange": "gemini", "exchange": None,
+     "net_edge_pct": 0.3, "risk_flag": "no_transfer_route", "path": None},
 ]  # fmt: skip
 
 
@@ -78,7 +80,8 @@ ITEMS = [
         ({"exchange": "gate,binance"}, ["BTC-USDT", "ETH-BTC"]),
         ({"type": "triangular"}, ["USDT>SOL>ETH>USDT"]),
         ({"min_net_edge": 0.5}, ["BTC-USDT", "USDT>SOL>ETH>USDT"]),
-        ({"risk": "flagged"}, ["ETH-BTC"]),
+        ({"risk": "flagged"}, ["ETH-BTC", "XRP-USDT"]),
+        ({"risk": "actionable"}, ["BTC-USDT", "ETH-BTC", "USDT>SOL>ETH>USDT"]),  # a thin book can be taken
         ({"risk": "ok", "exchange": "okx", "min_net_edge": 1}, ["USDT>SOL>ETH>USDT"]),
     ],
 )

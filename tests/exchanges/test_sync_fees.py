@@ -20,12 +20,13 @@ from exchanges.models import Exchange, WithdrawalFee
 from tests import REPO
 from tests.fakes.rest_fees import BinanceFees, Chain, OkxFees, PublishedFees, serving
 
+USDT_ERC20 = "0xdAC17F958D2ee523a2206206994597C13D831ec7"
 BINANCE = PublishedFees(
     taker={"BTCUSDT": "0.00075", "ETHUSDT": "0.00075", "ETHBTC": "0.0009"},
     chains={
         "BTC": [Chain("BTC", "0.0002", default=True), Chain("BSC", "0.0000049")],
         "ETH": [Chain("ETH", "0.0012", default=True), Chain("ARBITRUM", "0.0001", withdraw=False)],
-        "USDT": [Chain("ETH", "4.5", default=True), Chain("TRX", "1", deposit=False)],
+        "USDT": [Chain("ETH", "4.5", default=True, contract=USDT_ERC20), Chain("TRX", "1", deposit=False)],
     },
 )
 OKX = PublishedFees(
@@ -33,7 +34,10 @@ OKX = PublishedFees(
     chains={
         "BTC": [Chain("BTC-Bitcoin", "0.0001", default=True)],
         "ETH": [Chain("ETH-ERC20", "0.0015", default=True), Chain("ETH-Arbitrum One", "0.0001", withdraw=False)],
-        "USDT": [Chain("USDT-ERC20", "3", default=True), Chain("USDT-TRC20", "1.5", deposit=False)],
+        "USDT": [
+            Chain("USDT-ERC20", "3", default=True, contract=USDT_ERC20),
+            Chain("USDT-TRC20", "1.5", deposit=False),
+        ],
     },
 )
 
@@ -96,6 +100,15 @@ def test_taker_and_withdrawal_fees_are_filled_from_both_exchanges(fakes: Fakes) 
     # the private endpoints were really asked (signed), not skipped
     assert "/sapi/v1/asset/tradeFee" in fakes.binance.requests
     assert "/api/v5/account/trade-fee" in fakes.okx.requests
+
+
+def test_contract_addresses_are_kept_when_published_in_full(fakes: Fakes) -> None:
+    fakes.sync()
+    contracts = {(row.exchange_id, row.asset, row.network): row.contract for row in WithdrawalFee.objects.all()}
+    assert contracts[("binance", "USDT", "ERC20")] == USDT_ERC20
+    assert contracts[("binance", "BTC", "BTC")] == ""  # the chain's own coin
+    # okx shows the address's last six characters only: unknown, not a different coin.
+    assert contracts[("okx", "USDT", "ERC20")] == ""
 
 
 def test_a_second_run_changes_nothing_and_a_changed_fee_is_updated(fakes: Fakes) -> None:

@@ -43,6 +43,7 @@ class Chain:
     deposit: bool = True
     withdraw: bool = True
     default: bool = False
+    contract: str = ""  # the token's contract on this chain ("" for the chain's own coin)
 
 
 @dataclass
@@ -224,7 +225,7 @@ class BinanceFees(FakeFeesServer):
                     "estimatedArrivalTime": 5,
                     "busy": False,
                     "contractAddressUrl": "",
-                    "contractAddress": "",
+                    "contractAddress": chain.contract,
                 }
                 for chain in chains
             ],
@@ -310,7 +311,7 @@ class OkxFees(FakeFeesServer):
                 "canWd": chain.withdraw,
                 "ccy": code,
                 "chain": chain.id,
-                "ctAddr": "",
+                "ctAddr": chain.contract[-6:],  # okx shows only the address's last characters
                 "depEstOpenTime": "",
                 "depQuotaFixed": "",
                 "depQuoteDailyLayer2": "",

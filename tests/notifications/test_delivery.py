@@ -96,7 +96,9 @@ def test_instant_mode_sends_one_message_per_episode(fake: FakeTelegram, sender: 
     episode_row("ETH-USDT")
     Subscriber.objects.create(chat_id=1, mode="instant")
     run_digests(sender)
-    assert len(fake.texts_to(1)) == 2
+    texts = fake.texts_to(1)
+    assert len(texts) == 2
+    assert all(text.startswith("<b>Arbitrage alert</b>") for text in texts), texts  # not a digest
 
 
 def test_a_flood_wait_is_honoured_then_the_message_is_sent(fake: FakeTelegram, fake_sleep_sender):  # type: ignore[no-untyped-def]

@@ -33,15 +33,41 @@ def test_episodes_come_best_first_with_edge_size_profit_route_risk_and_link():
     assert digest is not None and ids(digest) == [2, 1]
     text = digest.text
     assert "2 new or better" in text
-    assert "<b>BTC-USDT</b> spatial binance → okx" in text
-    assert "net <b>0.900%</b> · size 0.0123 · profit 5.00 USDT (best size 7.50) · risk ok" in text
+    assert "<b>BTC-USDT</b> binance → okx" in text
+    assert "net <b>0.900%</b> · 0.0123 BTC for 5.00 USDT profit · best 7.50 USDT · no risk flag" in text
     assert '<a href="http://dash.example/?a=1&amp;b=2">Open the dashboard</a>' in text
 
 
-def test_triangular_route_shows_exchange_and_path():
-    ep = episode(1, type="triangular", exchange="kraken", path=("USDT", "BTC", "ETH", "USDT"))
+def test_triangular_route_shows_exchange_and_path_once_with_its_variants_and_units():
+    cycle = ("USDT", "BTC", "ETH", "USDT")
+    ep = episode(1, type="triangular", exchange="kraken", path=cycle, symbol=">".join(cycle),
+                 variants=4, available_qty=1000.0, optimal_qty=2500.0)  # fmt: skip
     digest = build_digest(OK_ONLY, [ep], {}, URL)
-    assert digest is not None and "kraken: USDT → BTC → ETH → USDT" in digest.text
+    assert digest is not None
+    assert "<b>kraken</b> cycle USDT → BTC → ETH → USDT (best of 4 cycles from one mispricing)" in digest.text
+    assert "USDT>BTC>ETH>USDT" not in digest.text
+    assert "1000 USDT for 5.00 USDT profit · best 7.50 USDT at 2500 USDT" in digest.text
+
+
+def test_a_spatial_line_names_its_network_and_its_flags_in_words():
+    ep = episode(
+        1, transfer_network="BEP20", risk_flag="route_unverified", risk_flags=("route_unverified", "thin_book")
+    )
+    text = format_digest([ep], 1, URL)
+    assert "<b>BTC-USDT</b> binance → okx via BEP20" in text and "⚠ route unverified, thin book" in text
+
+
+def test_open_opportunities_lead_and_ended_ones_follow_in_a_short_tail():
+    ended = episode(1, net_edge_pct=2.0, is_open=False, last_seen=T0)
+    live = episode(2, net_edge_pct=0.5, symbol="ETH-USDT")
+    digest = build_digest(OpportunityFilter(), [ended, live], {}, URL, since=T0 - timedelta(seconds=1))
+    assert digest is not None and ids(digest) == [2, 1]
+    text = digest.text
+    assert (
+        text.index("1. <b>ETH-USDT</b>")
+        < text.index("Ended since:")
+        < text.index("BTC-USDT binance → okx, last 2.000%")
+    )
 
 
 def test_filters_pick_edge_type_risk_symbol_and_exchange_as_everywhere_else():
@@ -74,7 +100,7 @@ def test_closed_episodes_count_only_when_seen_since_the_last_digest():
     closed = episode(1, is_open=False, last_seen=T0)
     assert build_digest(OK_ONLY, [closed], {}, URL, since=T0) is None
     digest = build_digest(OK_ONLY, [closed], {}, URL, since=T0 - timedelta(seconds=1))
-    assert digest is not None and "(closed)" in digest.text
+    assert digest is not None and "Ended since:" in digest.text
 
 
 def test_a_long_digest_shows_the_best_ten_and_counts_the_rest():
@@ -105,7 +131,8 @@ def test_any_outside_text_leaves_only_our_own_tags(symbol: str, flag: str, excha
     stripped = ALLOWED_TAGS.sub("", text)
     assert "<" not in stripped and ">" not in stripped
     # What the subscriber reads after Telegram unescapes it is the raw value.
-    assert symbol in html.unescape(stripped) and flag in html.unescape(stripped)
+    shown = html.unescape(stripped)
+    assert symbol in shown and (flag.replace("_", " ") in shown if flag != "ok" else "no risk flag" in shown)
 
 
 @given(

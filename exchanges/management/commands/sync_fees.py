@@ -211,6 +211,7 @@ def _apply(published: PublishedFees, outcome: Outcome, assets: Sequence[str], fo
                     fee=network.fee,
                     withdrawals_enabled=network.withdrawals_enabled is not False,
                     deposits_enabled=network.deposits_enabled is not False,
+                    contract=network.contract or "",
                 )
                 outcome.created += 1
                 continue
@@ -218,6 +219,7 @@ def _apply(published: PublishedFees, outcome: Outcome, assets: Sequence[str], fo
                 "fee": network.fee,
                 "withdrawals_enabled": network.withdrawals_enabled,
                 "deposits_enabled": network.deposits_enabled,
+                "contract": network.contract,
             }
             changed = [name for name, value in changes.items() if value is not None and getattr(row, name) != value]
             if row.set_by_admin:

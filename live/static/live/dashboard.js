@@ -70,6 +70,12 @@
     });
     return nodes;
   }
+  // What each flag means and what to check, for the badge's tooltip.
+  function riskTitle(item) {
+    const flags = item.risk_flags || [];
+    if (!flags.length) return "No reason found to doubt it.";
+    return flags.map((flag) => `${flag}: ${(config.riskWords || {})[flag] || ""}`).join("\n");
+  }
   function market(item) {
     // A cycle's "symbol" is its path; arrows read better than the engine's ">".
     if (item.type === "triangular" && Array.isArray(item.path)) return item.path.join("→");
@@ -153,6 +159,7 @@
     if ($("f-type").value) filters.type = $("f-type").value;
     const minEdge = $("f-min-edge").value.trim();
     if (minEdge !== "") filters.min_net_edge = Number(minEdge);
+    if ($("f-actionable").checked) filters.risk = "actionable";
     return filters;
   }
 
@@ -205,7 +212,11 @@
         el("td", { class: "num opt" }, num(item.gross_edge_pct, 3)),
         el("td", { class: "num" }, num(item.expected_profit_usdt, 2)),
         el("td", { class: "num opt" }, num(item.optimal_profit_usdt, 2)),
-        el("td", { class: "risk-cell" }, el("span", { class: `risk${flagged ? " flagged" : ""}` }, ...breakable(item.risk_flag || "?", "_"))),
+        el(
+          "td",
+          { class: "risk-cell" },
+          el("span", { class: `risk${flagged ? " flagged" : ""}`, title: riskTitle(item) }, ...breakable(item.risk_flag || "?", "_")),
+        ),
       );
       rows.push(row);
       if (state.open.has(key)) rows.push(detailRow(item));

@@ -14,6 +14,7 @@ import re
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from exchanges.models import Exchange, WithdrawalFee
 from tests import free_port
 from tests.live.browser import serve
 from tests.live.browser.support import (
@@ -70,6 +71,9 @@ def warning(page: Page) -> tuple[str, str]:
 
 def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
     require_chromium()
+    # kraken's ETH withdrawal fee is known, binance's BTC one is not: one row is actionable.
+    kraken, _ = Exchange.objects.get_or_create(id="kraken", defaults={"name": "Kraken"})
+    WithdrawalFee.objects.create(exchange=kraken, asset="ETH", network="", fee=0)
     port = free_port()
     env = app_env(tmp_path, TEST_SCAN_INTERVAL_SEC="1", **worker.env)
     server = app_process(["-m", "tests.live.browser.serve", str(port)], env, port, tmp_path / "server.log")
@@ -84,6 +88,10 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
         assert sorted(row_symbols(page)) == ["BTC-USDT", "ETH-USDT"]
         assert page.inner_text("#conn-status") == "live"
         assert "ago" in page.inner_text("#last-scan") or "just now" in page.inner_text("#last-scan")
+        # Each risk badge says in words what it means and what to check.
+        badges = page.eval_on_selector_all(f"{ROWS} .risk", "spans => spans.map(s => [s.textContent, s.title])")
+        for flag, words in badges:
+            assert words.startswith(f"{flag}: ") if flag != "ok" else words == "No reason found to doubt it."
 
         # Book health per exchange, and the chart of net edges.
         pump(page, worker, "document.querySelectorAll('#health tbody tr[data-exchange=okx]').length === 1")
@@ -123,6 +131,10 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
         wait_rows(page, [])
         assert page.is_visible("#empty")
         page.fill("#f-min-edge", "")
+        wait_rows(page, ["ETH-USDT", "BTC-USDT"])
+        page.check("#f-actionable")
+        wait_rows(page, ["ETH-USDT"])
+        page.uncheck("#f-actionable")
         wait_rows(page, ["ETH-USDT", "BTC-USDT"])
         screenshot(page, "dashboard-live.png")
 
