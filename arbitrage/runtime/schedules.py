@@ -59,16 +59,20 @@ class LeaderScheduler(Scheduler):
     #: The lease's time to live: how long a dead leader's lease outlives it. Ticks come at
     #: least three times per lease, so a live leader always renews in time.
     lease_sec = 6.0
+    #: While the lease's store (Redis, the broker too) is away, how soon to look again: the
+    #: first tick after it is back sends the scan that fell due meanwhile.
+    store_retry_sec = 0.5
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._token: str | None = None
+        self._store_down = False
         super().__init__(*args, **kwargs)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         leading = self._leading()
         metrics.BEAT_LEADER.set(1 if leading else 0)
         if not leading:
-            return self.lease_sec / 3
+            return self.store_retry_sec if self._store_down else self.lease_sec / 3
         delay: float = super().tick(*args, **kwargs)
         return min(delay, self.lease_sec / 3)
 
@@ -92,7 +96,9 @@ class LeaderScheduler(Scheduler):
             if was_leading:
                 logger.warning("beat: leader lease unavailable; sending nothing", extra={"error": str(exc)})
             self._token = None
+            self._store_down = True
             return False
+        self._store_down = False
         if self._token is not None and not was_leading:
             logger.info("beat: this scheduler leads; sending tasks")
         elif self._token is None and was_leading:
