@@ -39,6 +39,14 @@ def metrics_registry() -> CollectorRegistry:
     return registry
 
 
+def ensure_multiprocess_dir() -> None:
+    """The directory exists before any metric is defined: prometheus_client opens its files
+    there at once (in a worker, while Celery imports the tasks, before any signal fires)."""
+    directory = multiprocess_dir()
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+
+
 def reset_multiprocess_dir() -> None:
     """Forget the figures of a previous run (its processes are gone, their files stay)."""
     directory = multiprocess_dir()

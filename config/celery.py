@@ -8,11 +8,10 @@ from celery.app.amqp import AMQP
 from celery.signals import beat_init, setup_logging, worker_init, worker_process_shutdown
 from kombu import Connection
 
+from cli.exporter import ensure_multiprocess_dir
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# prometheus_client opens its files in PROMETHEUS_MULTIPROC_DIR as soon as a metric is
-# defined: in a worker that is while Celery imports the tasks, before any signal fires.
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+ensure_multiprocess_dir()
 
 
 class _PromptReconnection(Connection):

@@ -96,15 +96,18 @@ class ConnectorSettings:
     def batch_silence_limit(self, usual_gap: float | None) -> float:
         """How long a batch may stay silent, given its usual gap between updates (None:
         not known yet)."""
-        if usual_gap is None:
-            return self.silence_sec
-        return min(self.silence_sec, max(self.min_silence_sec, self.silence_factor * usual_gap))
+        return _silence_limit(usual_gap, self.silence_factor, self.min_silence_sec, self.silence_sec)
 
     def book_silence_limit(self, usual_gap: float | None) -> float:
         """How long one book may stay silent while its batch streams."""
-        if usual_gap is None:
-            return self.book_silence_sec
-        return min(self.book_silence_sec, max(self.min_book_silence_sec, self.book_silence_factor * usual_gap))
+        return _silence_limit(usual_gap, self.book_silence_factor, self.min_book_silence_sec, self.book_silence_sec)
+
+
+def _silence_limit(usual_gap: float | None, factor: float, floor: float, cap: float) -> float:
+    """`factor` usual gaps, between `floor` and `cap`; `cap` while the usual gap is unknown."""
+    if usual_gap is None:
+        return cap
+    return min(cap, max(floor, factor * usual_gap))
 
 
 _INT_FIELDS = {"depth", "batch_size", "watch_limit", "concurrent_syncs"}
