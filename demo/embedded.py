@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 
@@ -19,6 +20,9 @@ from arbitrage.runtime.config import scan_interval_sec, scan_lease_sec
 from arbitrage.runtime.lock import scan_guard
 from arbitrage.runtime.scan import run_scan
 from arbitrage.runtime.services import get_services
+
+if TYPE_CHECKING:
+    from exchanges.connectors.simulated import FeaturedPlant, TransferWorld
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +103,32 @@ class MarketThread:
         self.thread.join(timeout)
 
 
-def start_simulated_market(symbols: list[str], exchanges: list[str], interval_sec: float = 1.0) -> MarketThread:
+def showcase(world: TransferWorld, symbols: list[str], exchanges: list[str]) -> tuple[FeaturedPlant, ...]:
+    """The plants the demo keeps coming back to, so a first look shows what the flags mean:
+    a clean edge with its network, and one into the wallet that is closed (no_transfer_route).
+    The ticker collision needs no plant: the other coin has its own price (asset_mismatch)."""
+    from exchanges.connectors.simulated import FeaturedPlant
+
+    special = {pair for pair in (world.closed, world.collision) if pair is not None}
+    plain_venues = [e for e in exchanges if all(e != venue for venue, _ in special)]
+    special_assets = {asset for _, asset in special}
+    featured: list[FeaturedPlant] = []
+    clean = next(
+        (s for s in ("ETH-USDT", "BTC-USDT", *symbols) if s in symbols and not set(s.split("-")) & special_assets),
+        None,
+    )
+    if clean is not None and len(plain_venues) >= 2:
+        featured.append(FeaturedPlant(symbol=clean, exchange=plain_venues[0], side="buy", partner=plain_venues[1]))
+    if world.closed is not None and f"{world.closed[1]}-USDT" in symbols:
+        venue, asset = world.closed
+        # Rich where deposits are closed: the money is there, but the coin cannot get in.
+        featured.append(FeaturedPlant(symbol=f"{asset}-USDT", exchange=venue, side="sell"))
+    return tuple(featured)
+
+
+def start_simulated_market(
+    symbols: list[str], exchanges: list[str], interval_sec: float = 1.0, world: TransferWorld | None = None
+) -> MarketThread:
     from exchanges.connectors.simulated import SimulationConfig, run_simulated_market
     from exchanges.store import get_book_store
 
@@ -114,8 +143,13 @@ def start_simulated_market(symbols: list[str], exchanges: list[str], interval_se
             "stop_event": stop,
             # Livelier than the default market, and an edge from the first scan on.
             "config": SimulationConfig(
-                plant_on_start=True, spatial_plants_per_minute=3, triangular_plants_per_minute=1
+                plant_on_start=True,
+                spatial_plants_per_minute=3,
+                triangular_plants_per_minute=1,
+                max_active_plants=4,
+                featured_plants=showcase(world, symbols, exchanges) if world is not None else (),
             ),
+            "transfers": world,
         },
         name="simulated-market",
         daemon=True,

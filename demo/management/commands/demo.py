@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,6 +17,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError, CommandParser
 
 from cli.commands import OneLineErrorCommand
+
+if TYPE_CHECKING:
+    from exchanges.connectors.simulated import TransferWorld
 
 DEMO_USER = "admin"
 # A local demo, bound to 127.0.0.1 by default; full mode uses createsuperuser.
@@ -45,11 +48,18 @@ class Command(OneLineErrorCommand):
         if not exchanges or not symbols:
             raise CommandError("Enable at least one exchange and one watched symbol in admin first.")
 
+        from demo.networks import store_networks
+        from exchanges.connectors.simulated import transfer_world
+        from kernel.ids import split_symbol
+
+        world = transfer_world({asset for symbol in symbols for asset in split_symbol(symbol)}, exchanges)
+        store_networks(world)
         url = f"http://{options['host']}:{options['port']}"
         self.stdout.write(
             self.style.SUCCESS(f"Arbitrage scanner demo at {url}/\n")
             + f"  admin: {url}/admin/  user: {DEMO_USER}  password: {DEMO_PASSWORD}\n"
             + f"  market: simulated, {len(exchanges)} exchanges x {len(symbols)} symbols; scan every few seconds\n"
+            + _world_line(world)
             + (
                 "  telegram: digests every "
                 f"{settings.TELEGRAM_DIGEST_PERIOD_SEC:g} s; the bot answers /start, /filter, /top ...\n"
@@ -62,7 +72,7 @@ class Command(OneLineErrorCommand):
 
         tune_gc()
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(self._serve(options, exchanges, symbols))
+            asyncio.run(self._serve(options, exchanges, symbols, world))
         self.stdout.write("demo stopped")
 
     def _ensure_admin(self) -> None:
@@ -75,14 +85,16 @@ class Command(OneLineErrorCommand):
             user.is_staff = user.is_superuser = True
             user.save()
 
-    async def _serve(self, options: dict[str, Any], exchanges: list[str], symbols: list[str]) -> None:
+    async def _serve(
+        self, options: dict[str, Any], exchanges: list[str], symbols: list[str], world: TransferWorld
+    ) -> None:
         import uvicorn
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
         from config.asgi import application
         from demo.embedded import digest_timer, scan_timer, start_simulated_market, telegram_bot
 
-        market = None if options["no_market"] else start_simulated_market(symbols, exchanges, options["tick"])
+        market = None if options["no_market"] else start_simulated_market(symbols, exchanges, options["tick"], world)
         stop = asyncio.Event()
         timers = [asyncio.create_task(scan_timer(stop))]
         if settings.TELEGRAM_BOT_TOKEN:
@@ -107,3 +119,12 @@ class Command(OneLineErrorCommand):
                 market.close()
         if not server.started:
             raise CommandError(f"Could not listen on {options['host']}:{options['port']} (is the port in use?)")
+
+
+def _world_line(world: TransferWorld) -> str:
+    parts = []
+    if world.closed is not None:
+        parts.append(f"{world.closed[1]} wallets closed on {world.closed[0]}")
+    if world.collision is not None:
+        parts.append(f"another coin named {world.collision[1]} on {world.collision[0]}")
+    return f"  networks: {len(world.listings)} simulated ({'; '.join(parts) or 'all open'})\n"

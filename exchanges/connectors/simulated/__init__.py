@@ -29,11 +29,16 @@ deviation that never pays two taker fees plus slippage. Now and then (`Simulatio
 `spatial_plants_per_minute`, `triangular_plants_per_minute`) it plants a real edge of
 0.3-1.5 % net at 1,000 USDT for 15-30 s, then removes it; `SimulatedMarket.active_plants`
 lists the ones in force and the log announces each.
+
+With a `TransferWorld` (networks.py: per-venue withdrawal networks, one closed wallet,
+one ticker collision), plants net what they promise after the cheapest transfer too, and
+the collision venue quotes the other coin's price.
 """
 
 from exchanges.connectors.simulated.connector import SimulatedConnector, run_simulated_market
 from exchanges.connectors.simulated.market import SimulatedMarket
-from exchanges.connectors.simulated.market_config import SimulationConfig
+from exchanges.connectors.simulated.market_config import FeaturedPlant, SimulationConfig
+from exchanges.connectors.simulated.networks import NetworkListing, TransferWorld, transfer_world
 from exchanges.connectors.simulated.plants import PlantedEdge
 from exchanges.registry import IDS
 
@@ -42,9 +47,13 @@ SIMULATED_EXCHANGES: tuple[str, ...] = IDS
 
 __all__ = [
     "SIMULATED_EXCHANGES",
+    "FeaturedPlant",
+    "NetworkListing",
     "PlantedEdge",
     "SimulatedConnector",
     "SimulatedMarket",
     "SimulationConfig",
+    "TransferWorld",
     "run_simulated_market",
+    "transfer_world",
 ]

@@ -11,6 +11,7 @@ from exchanges.connectors.base import BookSink
 from exchanges.connectors.runner import RunSummary, run_connectors
 from exchanges.connectors.simulated.market import SimulatedMarket
 from exchanges.connectors.simulated.market_config import SimulationConfig
+from exchanges.connectors.simulated.networks import TransferWorld
 from exchanges.store.base import BookStore
 
 
@@ -51,12 +52,13 @@ def run_simulated_market(
     seed: int | None = None,
     *,
     config: SimulationConfig | None = None,
+    transfers: TransferWorld | None = None,
     duration: float | None = None,
     progress_every: float | None = None,
 ) -> RunSummary:
     """Write simulated books into `store` every `interval` seconds until `stop_event` is set
     (or `duration` seconds passed). Blocking; safe to run in a background thread."""
-    market = SimulatedMarket(symbols, exchanges, config=config, seed=seed)
+    market = SimulatedMarket(symbols, exchanges, config=config, seed=seed, transfers=transfers)
     return run_connectors(
         [SimulatedConnector(market, interval)],
         store,

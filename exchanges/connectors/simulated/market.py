@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable, Iterable
 
 from exchanges.connectors.simulated.market_config import SimulationConfig
+from exchanges.connectors.simulated.networks import TransferWorld
 from exchanges.connectors.simulated.plant_picker import PlantPicker
 from exchanges.connectors.simulated.plants import (
     PlantedEdge,
@@ -47,6 +48,7 @@ class SimulatedMarket:
         exchanges: Iterable[str],
         config: SimulationConfig | None = None,
         seed: int | None = None,
+        transfers: TransferWorld | None = None,
     ) -> None:
         self.symbols = _unique(symbols, _check_symbol)
         self.exchanges = _unique(exchanges, _check_exchange)
@@ -57,12 +59,20 @@ class SimulatedMarket:
         assets = sorted({asset for symbol in self.symbols for asset in symbol.split("-")})
         self._assets = {asset: asset_profile(asset, seed) for asset in assets}
         self._fair = {asset: profile.price_usdt for asset, profile in self._assets.items()}
+        self.transfers = transfers
+        # A ticker collision is another coin: its own price, a few percent off, on its own walk.
+        self._collision = transfers.collision if transfers is not None else None
+        self._collider: float | None = None
+        if self._collision is not None and self._collision[1] in self._fair:
+            self._collider = self._fair[self._collision[1]] * (1 + self.config.collision_premium_pct / 100)
+        self._featured_at: dict[int, int] = {}
         self._offsets: dict[tuple[str, str], float] = {}
         self._seq: dict[tuple[str, str], int] = {}
         self._last_event: dict[tuple[str, str], int] = {}
         self._last_ms: int | None = None
         self._plants: list[PlantedEdge] = []
-        self._picker = PlantPicker(self.symbols, self.exchanges, self.config, self._rng)
+        avoid = {transfers.collision} if transfers is not None and transfers.collision is not None else set()
+        self._picker = PlantPicker(self.symbols, self.exchanges, self.config, self._rng, avoid=avoid)
         cap = self.config.venue_noise_cap_bps / 1e4
         for exchange in self.exchanges:
             for symbol in self.symbols:
@@ -73,20 +83,27 @@ class SimulatedMarket:
     def active_plants(self) -> tuple[PlantedEdge, ...]:
         return tuple(self._plants)
 
-    def fair_price(self, symbol: str) -> float:
+    def fair_price(self, symbol: str, exchange: str | None = None) -> float:
+        """The fair price of `symbol`; on `exchange`, of the coins it lists under those tickers."""
         base, quote = symbol.split("-")
-        return self._fair[base] / self._fair[quote]
+        return self._fair_on(exchange, base) / self._fair_on(exchange, quote)
+
+    def _fair_on(self, exchange: str | None, asset: str) -> float:
+        if self._collider is not None and self._collision == (exchange, asset):
+            return self._collider
+        return self._fair[asset]
 
     def tick(self, now_ms: int) -> list[OrderBookSnapshot]:
         """Advance the market to `now_ms` and return every book, in (exchange, symbol) order."""
         first = self._last_ms is None
         dt = 0.0 if self._last_ms is None else min(max(now_ms - self._last_ms, 0) / 1000, 60.0)
         self._last_ms = now_ms
-        if first and self.config.plant_on_start:
-            self.plant_spatial(now_ms)
         if dt > 0:
             self._walk(dt)
         self._expire_plants(now_ms)
+        self._plant_featured(now_ms)  # before any random plant can take their venues
+        if first and self.config.plant_on_start:
+            self.plant_spatial(now_ms)
         if dt > 0:
             self._maybe_plant(now_ms, dt)
         books = {(ex, sym): self._book(ex, sym, now_ms) for ex in self.exchanges for sym in self.symbols}
@@ -148,6 +165,23 @@ class SimulatedMarket:
                 "simulated edge ended", extra={"kind": plant.kind, "exchange": plant.exchange, "symbol": plant.symbol}
             )
 
+    def _plant_featured(self, now_ms: int) -> None:
+        """The configured showcase plants: on the first tick, then again `featured_every_sec`
+        after each one started, whenever its symbol and venue are free."""
+        every_ms = self.config.featured_every_sec * 1000
+        for i, spec in enumerate(self.config.featured_plants):
+            last = self._featured_at.get(i)
+            if last is not None and now_ms - last < every_ms:
+                continue
+            try:
+                plant = self.plant_spatial(now_ms, spec.symbol, spec.exchange, spec.side, spec.partner or None)
+            except ValueError as exc:  # a symbol or venue this market does not simulate
+                logger.warning("featured plant skipped", extra={"symbol": spec.symbol, "error": str(exc)})
+                self._featured_at[i] = now_ms + 10**12  # never again
+                continue
+            if plant is not None:
+                self._featured_at[i] = now_ms
+
     def _maybe_plant(self, now_ms: int, dt: float) -> None:
         cfg = self.config
         # Both draws happen on every tick so the RNG stream does not depend on the outcome.
@@ -167,6 +201,8 @@ class SimulatedMarket:
             z = rho * common + math.sqrt(1 - rho * rho) * rng.gauss(0, 1)
             sigma = profile.annual_vol * math.sqrt(dt / SECONDS_PER_YEAR)
             self._fair[asset] *= math.exp(sigma * z - sigma * sigma / 2)
+            if self._collider is not None and self._collision is not None and self._collision[1] == asset:
+                self._collider *= math.exp(sigma * rng.gauss(0, 1) - sigma * sigma / 2)
         # Ornstein-Uhlenbeck deviations: the same stationary spread whatever the tick size.
         cfg = self.config
         keep = 0.5 ** (dt / cfg.venue_noise_half_life_sec)
@@ -180,15 +216,15 @@ class SimulatedMarket:
         profile = exchange_profile(exchange)
         base, quote = symbol.split("-")
         liquidity = min(self._assets[base].liquidity, self._assets[quote].liquidity)
+        quote_usdt = self._fair_on(exchange, quote)
         if quote not in STABLECOINS:
             liquidity *= CROSS_LIQUIDITY
         # Thinner markets quote wider: spread and level gaps grow as 1/sqrt(liquidity).
         widen = min(6.0, 1 / math.sqrt(liquidity))
         half_spread = profile.spread_bps * widen / 2 * rng.uniform(0.8, 1.25)
         step = profile.step_bps * widen
-        mid = self.fair_price(symbol) * (1 + self._offsets[(exchange, symbol)])
+        mid = self.fair_price(symbol, exchange) * (1 + self._offsets[(exchange, symbol)])
         level_usdt = cfg.level_notional_usdt * profile.depth * liquidity
-        quote_usdt = self._fair[quote]
         bids = self._ladder(mid, half_spread, step, level_usdt, quote_usdt, -1)
         asks = self._ladder(mid, half_spread, step, level_usdt, quote_usdt, +1)
         key = (exchange, symbol)
@@ -239,13 +275,28 @@ class SimulatedMarket:
         notional = cfg.notional_usdt / self._fair[plant.symbol.split("-")[1]]
         target = 1 + (plant.net_edge_pct + (2 * cfg.taker_fee_bps + cfg.slippage_bps) / 100) / 100
         venues = [plant.partner] if plant.partner else [e for e in self.exchanges if e != plant.exchange]
-        partners = [books[(venue, plant.symbol)] for venue in venues]
+        # Another coin under the same ticker is not a partner: its gap is not this plant's.
+        transfers = self.transfers
+        partners = [
+            books[(venue, plant.symbol)]
+            for venue in venues
+            if transfers is None or not transfers.is_collision(venue, plant.symbol)
+        ]
         rich = plant.side == "sell"
+        base = plant.symbol.split("-")[0]
+        # Moving the base costs its withdrawal fee, a fixed amount: as a fraction of the notional.
+        per_unit = self.fair_price(plant.symbol) / notional
+
+        def net_of_transfer(buy: OrderBookSnapshot, sell: OrderBookSnapshot) -> float | None:
+            ratio = spatial_ratio(buy, sell, notional)
+            if ratio is None or transfers is None:
+                return ratio
+            return ratio - transfers.transfer_fee(buy.exchange, sell.exchange, base) * per_unit
 
         def best_ratio(factor: float) -> float | None:
             shifted = shift_book(book, factor)
             pairs = ((p, shifted) if rich else (shifted, p) for p in partners)
-            ratios = [r for r in (spatial_ratio(buy, sell, notional) for buy, sell in pairs) if r is not None]
+            ratios = [r for r in (net_of_transfer(buy, sell) for buy, sell in pairs) if r is not None]
             return max(ratios) if ratios else None
 
         # A rich venue gains as it is shifted up; a cheap one as it is shifted down.

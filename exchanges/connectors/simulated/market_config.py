@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class FeaturedPlant:
+    """A spatial plant the market keeps coming back to (the demo's showcase): `exchange` is
+    cheap (`side="buy"`) or rich (`"sell"`) on `symbol`, against `partner` when given."""
+
+    symbol: str
+    exchange: str
+    side: Literal["buy", "sell"]
+    partner: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +39,11 @@ class SimulationConfig:
     venue_noise_half_life_sec: float = 10.0
     market_correlation: float = 0.5
     level_notional_usdt: float = 60_000.0  # per level on binance BTC-USDT; scaled down elsewhere
+    # Planted on the first tick and again every featured_every_sec (when free).
+    featured_plants: tuple[FeaturedPlant, ...] = ()
+    featured_every_sec: float = 60.0
+    # How far above the real coin a ticker collision's other coin starts (networks.py).
+    collision_premium_pct: float = 3.0
 
     def __post_init__(self) -> None:
         if self.levels < 1:
@@ -37,6 +54,8 @@ class SimulationConfig:
                 raise ValueError(f"{name} must be a range 0 < low <= high, got {(low, high)}")
         if self.spatial_plants_per_minute < 0 or self.triangular_plants_per_minute < 0:
             raise ValueError("plant rates must be >= 0")
+        if self.featured_every_sec <= 0:
+            raise ValueError("featured_every_sec must be > 0")
         if not 0 <= self.market_correlation <= 1:
             raise ValueError("market_correlation must be in [0, 1]")
         # The promise of an arbitrage-free market between plants: two venues' deviations

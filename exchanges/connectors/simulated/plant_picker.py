@@ -18,12 +18,19 @@ USDT = "USDT"
 
 class PlantPicker:
     def __init__(
-        self, symbols: Sequence[str], exchanges: Sequence[str], config: SimulationConfig, rng: random.Random
+        self,
+        symbols: Sequence[str],
+        exchanges: Sequence[str],
+        config: SimulationConfig,
+        rng: random.Random,
+        avoid: set[tuple[str, str]] | None = None,
     ) -> None:
         self._symbols = set(symbols)
         self._exchanges = list(exchanges)
         self._config = config
         self._rng = rng
+        # (exchange, asset) pairs never dislocated at random: a ticker collision's other coin.
+        self._avoid = avoid or set()
         # A scanner sizes a non-USDT symbol through its QUOTE-USDT book: without one, an
         # edge there would be invisible.
         self._spatial_symbols = [s for s in symbols if _quote(s) == USDT or f"{_quote(s)}-{USDT}" in self._symbols]
@@ -62,7 +69,7 @@ class PlantPicker:
         if symbol is None and free:
             symbol = rng.choice(free)
         venue = self._free_venue(exchange, active, exclude=partner)
-        if symbol is None or symbol in busy or venue is None:
+        if symbol is None or symbol in busy or venue is None or self._avoided(venue, symbol):
             return None
         return PlantedEdge(
             kind="spatial",
@@ -94,7 +101,7 @@ class PlantPicker:
         if path is None and free:
             path = rng.choice(free)
         venue = self._free_venue(exchange, active)
-        if path is None or path not in free or venue is None:
+        if path is None or path not in free or venue is None or any(self._avoided(venue, s) for s in path):
             return None
         return PlantedEdge(
             kind="triangular",
@@ -107,6 +114,9 @@ class PlantPicker:
             expires_ms=now_ms + self._lifetime_ms(lifetime_sec),
             path=tuple(path),
         )
+
+    def _avoided(self, venue: str, symbol_or_asset: str) -> bool:
+        return any((venue, asset) in self._avoid for asset in symbol_or_asset.split("-"))
 
     def _free_venue(
         self, exchange: str | None, active: Sequence[PlantedEdge], exclude: str | None = None
