@@ -15,7 +15,7 @@ from django.conf import settings
 
 from arbitrage.filters import FILTER_NAMES, FilterError, OpportunityFilter
 from arbitrage.models import Episode
-from notifications.digest import EpisodeView, format_episode, select
+from notifications.digest import EpisodeView, format_episode, grouped, select
 from notifications.models import Subscriber, default_filters
 
 log = logging.getLogger(__name__)
@@ -129,10 +129,10 @@ def cmd_top(msg: Incoming) -> str:
     sub = subscriber(msg.chat_id)
     filters = sub.opportunity_filter() if sub is not None else OpportunityFilter.parse(default_filters())
     rows = Episode.objects.filter(is_open=True).order_by("-net_edge_pct")
-    best = select(filters, (EpisodeView.from_row(r) for r in rows), {})[:TOP_N]
+    best = grouped(select(filters, (EpisodeView.from_row(r) for r in rows), {}))[:TOP_N]
     if not best:
         return "No open opportunity passes your filters right now."
-    return "<b>Best now</b>\n" + "\n".join(format_episode(i, ep) for i, ep in enumerate(best, 1))
+    return "<b>Best now</b>\n" + "\n".join(format_episode(i, g[0], g[1:]) for i, g in enumerate(best, 1))
 
 
 def cmd_status(msg: Incoming) -> str:

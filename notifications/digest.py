@@ -175,7 +175,19 @@ def flags_in_words(ep: EpisodeView) -> str:
     return "⚠ " + ", ".join(flag.replace("_", " ") for flag in flags) if flags else "no risk flag"
 
 
-def format_episode(index: int, ep: EpisodeView) -> str:
+def grouped(episodes: Iterable[EpisodeView]) -> list[list[EpisodeView]]:
+    """One group per line, in the order the best of each comes: spatial episodes per symbol
+    (one mispriced venue opens a route to every other), a triangular one alone (the scan
+    already made it one per cause). Open and ended ones never share a line."""
+    groups: dict[tuple[str, str | int, bool], list[EpisodeView]] = {}
+    for ep in episodes:
+        key = ("spatial", ep.symbol, ep.is_open) if ep.type == "spatial" else ("triangular", ep.id, ep.is_open)
+        groups.setdefault(key, []).append(ep)
+    return list(groups.values())
+
+
+def format_episode(index: int, ep: EpisodeView, others: Sequence[EpisodeView] = ()) -> str:
+    """The line for `ep`, the best of its group; `others` are the group's other routes."""
     e = html.escape
     if ep.type == "triangular":
         # The cycle is its name: shown once, with how many cycles its mispricing opens.
@@ -190,31 +202,43 @@ def format_episode(index: int, ep: EpisodeView) -> str:
         if ep.optimal_qty > 0
         else f" · best {_num(ep.optimal_profit_usdt, 2)} USDT"
     )
-    return (
+    line = (
         f"{head}\n"
         f"   net <b>{_num(ep.net_edge_pct, 3)}%</b> · {_qty(ep.available_qty)} {unit}"
         f" for {_num(ep.expected_profit_usdt, 2)} USDT profit{best} · {e(flags_in_words(ep))}"
     )
+    return line + (f"\n   {e(other_routes(others))}" if others else "")
 
 
-def format_ended(ep: EpisodeView) -> str:
+def other_routes(others: Sequence[EpisodeView], shown: int = 2) -> str:
+    named = ", ".join(f"{route(ep)} {_num(ep.net_edge_pct, 3)}%" for ep in others[:shown])
+    rest = len(others) - shown
+    return f"also {len(others)} other route{'s' if len(others) > 1 else ''}: {named}" + (
+        f" and {rest} more" if rest > 0 else ""
+    )
+
+
+def format_ended(ep: EpisodeView, others: Sequence[EpisodeView] = ()) -> str:
     what = f"{ep.exchange} cycle {' → '.join(ep.path)}" if ep.type == "triangular" else f"{ep.symbol} {route(ep)}"
-    return f"   · {html.escape(what)}, last {_num(ep.net_edge_pct, 3)}%"
+    more = f" (and {len(others)} other route{'s' if len(others) > 1 else ''})" if others else ""
+    return f"   · {html.escape(what)}, last {_num(ep.net_edge_pct, 3)}%{more}"
 
 
 def format_digest(
     episodes: Sequence[EpisodeView], total: int, dashboard_url: str, title: str = "Arbitrage digest"
 ) -> str:
-    """An HTML message (Telegram parse_mode HTML): every outside value escaped. Open
-    opportunities first, numbered; those that ended since the last message in a short tail."""
-    open_ones = [ep for ep in episodes if ep.is_open]
-    ended = [ep for ep in episodes if not ep.is_open]
+    """An HTML message (Telegram parse_mode HTML): every outside value escaped. One line per
+    group (`grouped`), `total` groups in all; open ones first, numbered; those that ended
+    since the last message in a short tail."""
+    groups = grouped(episodes)
+    open_ones = [g for g in groups if g[0].is_open]
+    ended = [g for g in groups if not g[0].is_open]
     head = f"<b>{html.escape(title)}</b> · {total} new or better"
     link = f'<a href="{html.escape(dashboard_url, quote=True)}">Open the dashboard</a>' if dashboard_url else ""
-    lines = [format_episode(i, ep) for i, ep in enumerate(open_ones, 1)]
+    lines = [format_episode(i, g[0], g[1:]) for i, g in enumerate(open_ones, 1)]
     if ended:
-        lines += ["Ended since:", *(format_ended(ep) for ep in ended)]
-    more = total - len(episodes)
+        lines += ["Ended since:", *(format_ended(g[0], g[1:]) for g in ended)]
+    more = total - len(groups)
     tail = [f"… and {more} more" if more > 0 else "", link]
     return "\n".join([head, *lines, *(t for t in tail if t)])
 
@@ -241,15 +265,40 @@ def build_digest(
     limit: int = MAX_ITEMS,
     title: str = "Arbitrage digest",
 ) -> Digest | None:
-    """The digest for one subscriber, or None when there is nothing new to say."""
+    """The digest for one subscriber, or None when there is nothing new to say: at most
+    `limit` lines, one per group of episodes (`grouped`)."""
     chosen = select(filters, episodes, sent, since)
     if not chosen:
         return None
     # Open ones first: a closed opportunity is news, but not what a trader acts on.
-    chosen.sort(key=lambda ep: not ep.is_open)
-    shown = chosen[:limit]
-    text = format_digest(shown, len(chosen), dashboard_url, title)
+    groups = sorted(grouped(chosen), key=lambda g: not g[0].is_open)
+    shown = groups[:limit]
+    text = format_digest([ep for g in shown for ep in g], len(groups), dashboard_url, title)
     while len(text) > MAX_MESSAGE_CHARS and len(shown) > 1:
         shown = shown[:-1]
-        text = format_digest(shown, len(chosen), dashboard_url, title)
-    return Digest(text=text, episodes=tuple(shown))
+        text = format_digest([ep for g in shown for ep in g], len(groups), dashboard_url, title)
+    return Digest(text=text, episodes=tuple(ep for g in shown for ep in g))
+
+
+def alerts(
+    filters: OpportunityFilter,
+    episodes: Iterable[EpisodeView] | BestFirst,
+    sent: Mapping[int, float],
+    dashboard_url: str,
+    since: datetime | None = None,
+    title: str = "Arbitrage alert",
+) -> list[Digest]:
+    """Instant mode: one message per group that is new, or whose best edge is clearly better
+    than the best this subscriber was told of any of its routes; best first. A route that
+    comes and goes inside a group already told is not news."""
+    messages = []
+    for group in grouped(select(filters, episodes, {}, since)):
+        told = [sent[ep.id] for ep in group if ep.id in sent]
+        if told and not clearly_better(group[0].net_edge_pct, max(told)):
+            continue
+        digest = build_digest(filters, group, {}, dashboard_url, since, title=title)
+        if digest is not None:
+            # Deliveries to record: a route already told at this very edge has its row.
+            fresh = tuple(ep for ep in digest.episodes if sent.get(ep.id) != ep.net_edge_pct)
+            messages.append(Digest(text=digest.text, episodes=fresh))
+    return messages

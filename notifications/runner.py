@@ -31,7 +31,15 @@ from arbitrage.models import Episode
 from arbitrage.runtime.feed import ScanStatus
 from arbitrage.runtime.status import latest_status
 from exchanges.store.base import StoreUnavailable
-from notifications.digest import BestFirst, Digest, EpisodeView, build_digest, degraded_notice, recovered_notice, select
+from notifications.digest import (
+    BestFirst,
+    Digest,
+    EpisodeView,
+    alerts,
+    build_digest,
+    degraded_notice,
+    recovered_notice,
+)
 from notifications.models import Delivery, Subscriber
 from notifications.sender import Outcome
 
@@ -86,13 +94,8 @@ def messages_for(
     filters = sub.opportunity_filter()
     since = sub.last_digest_at or sub.created_at
     if sub.mode == Subscriber.Mode.INSTANT:
-        # One message per episode: a subscriber who asked for instant wants each on its own.
-        chosen = select(filters, episodes, sent, since)
-        return [
-            d
-            for ep in chosen
-            if (d := build_digest(filters, [ep], {}, dashboard_url, since, title=ALERT_TITLE)) is not None
-        ]
+        # One message per group: a subscriber who asked for instant wants each on its own.
+        return alerts(filters, episodes, sent, dashboard_url, since, title=ALERT_TITLE)
     digest = build_digest(filters, episodes, sent, dashboard_url, since)
     return [digest] if digest else []
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arbitrage.filters import OpportunityFilter
-from notifications.digest import BestFirst, build_digest, format_digest, select
+from notifications.digest import BestFirst, alerts, build_digest, format_digest, select
 from tests.notifications.factories import T0, episode
 
 OK_ONLY = OpportunityFilter(risk="ok")  # what a new subscriber hears
@@ -29,7 +29,8 @@ def test_nothing_new_builds_no_digest():
 
 
 def test_episodes_come_best_first_with_edge_size_profit_route_risk_and_link():
-    digest = build_digest(OK_ONLY, [episode(1, net_edge_pct=0.2), episode(2, net_edge_pct=0.9)], {}, URL)
+    eps = [episode(1, net_edge_pct=0.2, symbol="ETH-USDT"), episode(2, net_edge_pct=0.9)]
+    digest = build_digest(OK_ONLY, eps, {}, URL)
     assert digest is not None and ids(digest) == [2, 1]
     text = digest.text
     assert "2 new or better" in text
@@ -70,6 +71,37 @@ def test_open_opportunities_lead_and_ended_ones_follow_in_a_short_tail():
     )
 
 
+def test_one_line_per_symbol_with_the_best_route_first_and_the_others_counted():
+    routes = [episode(i, net_edge_pct=1 - i / 100, sell_exchange=f"venue{i}") for i in range(1, 14)]
+    other = episode(20, symbol="ETH-USDT", net_edge_pct=0.95)
+    digest = build_digest(OK_ONLY, [*routes, other], {}, URL)
+    assert digest is not None
+    text = digest.text
+    assert "2 new or better" in text
+    assert text.index("1. <b>BTC-USDT</b> binance → venue1") < text.index("2. <b>ETH-USDT</b>")
+    assert "also 12 other routes: binance → venue2 0.980%, binance → venue3 0.970% and 10 more" in text
+    assert text.count("BTC-USDT") == 1
+    # Every route is recorded as told, so none comes back as news on its own.
+    assert sorted(ids(digest)) == [*range(1, 14), 20]
+
+
+def test_instant_mode_sends_one_alert_per_new_group_and_not_again_for_a_route_that_comes_and_goes():
+    f = OpportunityFilter()
+    first = [episode(1, net_edge_pct=0.9), episode(2, net_edge_pct=0.8, sell_exchange="kraken")]
+    tri = episode(3, type="triangular", exchange="okx", path=("USDT", "BTC", "ETH", "USDT"), variants=7)
+    messages = alerts(f, [*first, tri], {}, URL)
+    assert [ids(m) for m in messages] == [[1, 2], [3]]
+    assert all(m.text.startswith("<b>Arbitrage alert</b> · 1 new or better") for m in messages)
+    told = {1: 0.9, 2: 0.8, 3: 0.5}
+    # A third route appears in the BTC-USDT group, below the best already told: no message.
+    later = [*first, episode(4, net_edge_pct=0.7, sell_exchange="gate"), tri]
+    assert alerts(f, later, told, URL) == []
+    # The group's best gets clearly better: one message, recording only what changed.
+    better = [episode(1, net_edge_pct=1.3), *later[1:]]
+    [message] = alerts(f, better, told, URL)
+    assert ids(message) == [1, 4] and "net <b>1.300%</b>" in message.text
+
+
 def test_filters_pick_edge_type_risk_symbol_and_exchange_as_everywhere_else():
     eps = [
         episode(1, net_edge_pct=0.05),
@@ -104,7 +136,7 @@ def test_closed_episodes_count_only_when_seen_since_the_last_digest():
 
 
 def test_a_long_digest_shows_the_best_ten_and_counts_the_rest():
-    eps = [episode(i, net_edge_pct=i / 10) for i in range(1, 16)]
+    eps = [episode(i, net_edge_pct=i / 10, symbol=f"A{i}-USDT") for i in range(1, 16)]
     digest = build_digest(OK_ONLY, eps, {}, URL)
     assert digest is not None and ids(digest) == list(range(15, 5, -1))
     assert "… and 5 more" in digest.text
