@@ -115,6 +115,9 @@ class EpisodeFilter(django_filters.FilterSet):
         field_name="net_edge_pct", lookup_expr="gte", help_text="latest net edge, percent, at least"
     )
     risk = RiskFilter(choices=[(c, c) for c in language.RISK_CHOICES], help_text=language.HELP["risk"])
+    key = django_filters.CharFilter(
+        max_length=200, help_text="the episode's identity, as the WebSocket's items carry it in `key`"
+    )
     is_open = _strict_boolean("true: still seen in the latest scan")
     since = InstantFilter(field_name="last_seen", lookup_expr="gte", help_text="seen at or after this time (ISO 8601)")
     until = InstantFilter(
@@ -126,7 +129,7 @@ class EpisodeFilter(django_filters.FilterSet):
 
     class Meta:
         model = Episode
-        fields = ("type", "symbol", "exchange", "min_net_edge", "risk", "is_open", "since", "until")
+        fields = ("type", "symbol", "exchange", "min_net_edge", "risk", "key", "is_open", "since", "until")
 
 
 class ScanRecordFilter(django_filters.FilterSet):

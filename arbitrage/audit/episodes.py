@@ -65,11 +65,25 @@ def _details(found: Opportunity) -> dict[str, Any]:
     }
 
 
+# An episode's net edge over its life, in details["history"]: [[ts_ms, net_edge_pct], ...].
+HISTORY_POINTS = 120  # ~3 KB: the episode row is rewritten every scan
+
+
+def _history(previous: Any, ts: int, net_edge_pct: float) -> list[list[float]]:
+    points = [p for p in previous if isinstance(p, list) and len(p) == 2] if isinstance(previous, list) else []
+    points.append([ts, round(net_edge_pct, 4)])
+    if len(points) > HISTORY_POINTS:
+        # Halve the resolution, keeping the latest: the whole episode, in bounded size.
+        points = [*points[:-1:2], points[-1]]
+    return points
+
+
 def _apply_latest(episode: Episode, found: Opportunity, settings_snapshot: dict[str, Any]) -> None:
     for name in LATEST_FIELDS:
         setattr(episode, name, getattr(found, name))
     episode.symbol, episode.path = found.symbol, found.path  # a cause's best cycle may change
-    episode.details = _details(found)
+    previous = episode.details.get("history") if isinstance(episode.details, dict) else None
+    episode.details = {**_details(found), "history": _history(previous, found.ts_detected, found.net_edge_pct)}
     episode.settings_snapshot = settings_snapshot
 
 

@@ -15,6 +15,7 @@ stream `XADD MAXLEN ~ FEED_MAXLEN` whose entries hold the message's JSON in one 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from arbitrage.engine.types import Opportunity
+from exchanges.store.base import StoreUnavailable
 from exchanges.store.redis_store import redis_client, talking_to
 from kernel.text import brief, redact_url
 
@@ -43,8 +45,35 @@ class ScanMessage:
     items: list[dict[str, Any]]  # Opportunity.as_dict() of each opportunity, best first
 
     @classmethod
-    def of(cls, ts: int, opportunities: Iterable[Opportunity]) -> ScanMessage:
-        return cls(ts, [item.as_dict() for item in opportunities])
+    def of(cls, ts: int, opportunities: Iterable[Opportunity], previous: ScanMessage | None = None) -> ScanMessage:
+        """Each item is the opportunity's fields plus what a trader reads beside them: `key`
+        (its episode), `open_since` (ms: the first scan of the unbroken run of published
+        scans that had it, carried on from `previous`) and `peak_net_edge_pct` (the best net
+        edge over that run)."""
+        before = previous.episodes() if previous is not None else {}
+        items = []
+        for found in opportunities:
+            item = found.as_dict()
+            key = found.episode_key
+            since, peak = before.get(key, (ts, found.net_edge_pct))
+            item["key"] = key
+            item["open_since"] = min(since, ts)
+            item["peak_net_edge_pct"] = max(peak, found.net_edge_pct)
+            items.append(item)
+        return cls(ts, items)
+
+    def episodes(self) -> dict[str, tuple[int, float]]:
+        """(open_since, peak_net_edge_pct) by key, of the items that carry both well formed
+        (a message read back from Redis is outside data)."""
+        known: dict[str, tuple[int, float]] = {}
+        for item in self.items:
+            key, since, peak = item.get("key"), item.get("open_since"), item.get("peak_net_edge_pct")
+            if not isinstance(key, str) or isinstance(since, bool) or not isinstance(since, int):
+                continue
+            if isinstance(peak, bool) or not isinstance(peak, int | float) or not math.isfinite(peak):
+                continue
+            known[key] = (since, float(peak))
+        return known
 
     @classmethod
     def parse(cls, raw: Any) -> ScanMessage | None:
@@ -164,6 +193,16 @@ def latest(feed: ScanFeed) -> ScanMessage | None:
     """The newest scan's message, or None before the first scan. Raises StoreUnavailable."""
     newest = feed.read(1)
     return newest[-1] if newest else None
+
+
+def latest_or_none(feed: ScanFeed) -> ScanMessage | None:
+    """The newest scan's message; None before the first scan or while the feed is away
+    (an opportunity's open_since then starts again: logged, never fatal)."""
+    try:
+        return latest(feed)
+    except StoreUnavailable as exc:
+        logger.warning("previous scan unreadable: open-since times restart", extra={"error": str(exc)})
+        return None
 
 
 def publish_scan(feed: ScanFeed, message: ScanMessage) -> None:

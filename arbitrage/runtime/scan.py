@@ -26,7 +26,7 @@ from arbitrage.engine.scan import scan_books
 from arbitrage.engine.types import ExchangeBookCounts, Opportunity, ScanParams
 from arbitrage.runtime.audit_log import drain
 from arbitrage.runtime.config import load_config
-from arbitrage.runtime.feed import ScanMessage, ScanStatus, publish_scan
+from arbitrage.runtime.feed import ScanMessage, ScanStatus, latest_or_none, publish_scan
 from arbitrage.runtime.services import Services, get_services
 from exchanges.store.base import StoreUnavailable
 from kernel.clock import now_ms as clock_ms
@@ -152,7 +152,7 @@ def record_and_publish(
         report.duration_ms = (clock() - started) * 1000
         _audit(report, _outcome(report, found, params, shards), services)
     if publish:
-        publish_scan(services.feed, ScanMessage.of(report.ts, found))
+        publish_scan(services.feed, ScanMessage.of(report.ts, found, latest_or_none(services.feed)))
         report.published = True
         _set_status(report, services)
 

@@ -76,6 +76,9 @@ def test_episodes_are_listed_newest_first_with_their_history(client_trader: APIC
         # The same instant with an offset PostgreSQL cannot hold (it stops at 15:59).
         ("until=2026-01-02T11:59:04%2B23:59", ["BTC-USDT"]),
         ("type=spatial&exchange=binance&min_net_edge=0.6", ["ETH-USDT"]),
+        # The identity the WebSocket's items carry, for an expanded row's history.
+        ("key=spatial|ETH-USDT|kraken|binance", ["ETH-USDT"]),
+        ("key=spatial|ETH-USDT|binance|kraken", []),
     ],
 )
 def test_filters_select_the_matching_episodes(client_trader: APIClient, episodes, query: str, expected: list[str]):

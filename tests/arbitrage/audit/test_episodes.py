@@ -78,3 +78,20 @@ def test_a_cause_is_one_episode_whichever_of_its_cycles_is_best():
     assert episode.key == "triangular|okx|SOL>ETH@SOL-ETH"
     assert (episode.times_seen, episode.path, episode.symbol) == (2, ["BTC", "SOL", "ETH", "BTC"], "BTC>SOL>ETH>BTC")
     assert (episode.details["variants"], episode.details["cause"]) == (3, "SOL>ETH@SOL-ETH")
+
+
+def test_an_episode_keeps_its_net_edge_history_in_bounded_size():
+    from dataclasses import replace
+
+    from arbitrage.audit.episodes import HISTORY_POINTS
+
+    scans = 3 * HISTORY_POINTS
+    for scan in range(scans):
+        found = replace(opportunity(net=0.1 + scan / 10_000), ts_detected=1_000 * scan)
+        record_scan([found], at(scan), {})
+    history = Episode.objects.get().details["history"]
+    assert len(history) <= HISTORY_POINTS
+    # The whole episode, oldest first, ending at the latest scan.
+    assert history[0][0] < 1_000 * HISTORY_POINTS // 2
+    assert history[-1] == [1_000 * (scans - 1), round(0.1 + (scans - 1) / 10_000, 4)]
+    assert [t for t, _ in history] == sorted(t for t, _ in history)

@@ -4,6 +4,7 @@ server (db 15, flushed around each test); and the scan message as outside data."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import redis
@@ -105,3 +106,27 @@ def test_any_stored_value_is_a_scan_message_or_nothing(raw: object) -> None:
         assert isinstance(parsed.ts, int) and not isinstance(parsed.ts, bool)
         assert all(isinstance(item, dict) for item in parsed.items)
         assert ScanMessage.parse(parsed.as_dict()) == parsed
+
+
+def test_items_carry_their_episode_key_open_since_and_peak_from_the_previous_scan() -> None:
+    btc, eth = opportunity("BTC-USDT", net=0.5), opportunity("ETH-USDT", net=0.4)
+    first = ScanMessage.of(1_000, [btc])
+    second = ScanMessage.of(6_000, [replace(btc, net_edge_pct=0.9), eth], first)
+    third = ScanMessage.of(11_000, [replace(btc, net_edge_pct=0.7)], second)
+    assert [(i["key"], i["open_since"], i["peak_net_edge_pct"]) for i in third.items] == [
+        ("spatial|BTC-USDT|binance|okx", 1_000, 0.9)
+    ]
+    assert [(i["open_since"], i["peak_net_edge_pct"]) for i in second.items] == [(1_000, 0.9), (6_000, 0.4)]
+    # Gone for one published scan: it opens again.
+    again = ScanMessage.of(16_000, [eth], third)
+    assert again.items[0]["open_since"] == 16_000
+
+
+@given(st.lists(st.dictionaries(st.sampled_from(["key", "open_since", "peak_net_edge_pct"]), st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5)))))  # fmt: skip
+def test_a_previous_message_of_any_shape_never_breaks_the_next_one(items: list[dict[str, object]]) -> None:
+    previous = ScanMessage(1, [dict(item) for item in items])
+    message = ScanMessage.of(2, [opportunity(net=0.5)], previous)
+    (item,) = message.items
+    assert isinstance(item["open_since"], int) and item["open_since"] <= 2
+    assert isinstance(item["peak_net_edge_pct"], float) and item["peak_net_edge_pct"] >= 0.5

@@ -24,6 +24,7 @@ from arbitrage.engine.types import FeeSchedule, ScanParams
 from arbitrage.models import Episode
 from arbitrage.runtime import sharding
 from arbitrage.runtime.config import load_scan_config
+from arbitrage.runtime.feed import ScanMessage
 from arbitrage.runtime.services import Services, get_services, reset_services
 from arbitrage.runtime.sharding import IncompleteScan, ShardResult, merge_shards, scan_shard, shard_of
 from config.celery import app
@@ -262,7 +263,8 @@ def test_two_shards_on_a_worker_audit_and_publish_what_the_unsharded_scan_finds(
     # The feed carries the same opportunities, in the same order, as one message.
     message = services.feed.read(10)
     assert len(message) == 1 and message[0].ts == scanned_at[0]
-    assert message[0].items == [o.as_dict() for o in whole]
+    # The first scan: every item opens now, at its own edge.
+    assert message[0].items == ScanMessage.of(message[0].ts, whole).items
     # The shards' results were dropped from the result backend once merged.
     assert not redis_client.keys("celery-task-meta-*shard*")
 
