@@ -154,6 +154,11 @@ class ExchangeHealthSerializer(serializers.Serializer):
     future = serializers.IntegerField(help_text="books stamped ahead of the server's clock")
     last_update = serializers.IntegerField(allow_null=True)
     max_lag_ms = serializers.IntegerField(allow_null=True)
+    networks_updated_at = serializers.IntegerField(
+        allow_null=True,
+        help_text="when this exchange's withdrawal network data (networks and fees, from sync_fees or an "
+        "admin) last changed: the newest withdrawal-fee row's updated_at, ms since epoch; null: no row",
+    )
 
 
 class CorruptBookSerializer(serializers.Serializer):

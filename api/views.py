@@ -195,8 +195,8 @@ class ScanRecordViewSet(viewsets.ReadOnlyModelViewSet):
 
 class BookHealthView(APIView):
     """Every stored book: fresh, stale (not updated for stale_after_sec) or unhealthy (a gap,
-    a bad checksum, a resync), its lag and last update; a summary per enabled exchange; and
-    when the latest scan was published."""
+    a bad checksum, a resync), its lag and last update; a summary per enabled exchange (with
+    the age of its withdrawal network data); and when the latest scan was published."""
 
     @extend_schema(
         operation_id="books_health",

@@ -126,3 +126,11 @@ def setup_periodic_tasks(sender: Celery, **kwargs: Any) -> None:
         sender.signature("notifications.tasks.send_instant", options={"expires": instant_period}),
         name="telegram instant",
     )
+    # Withdrawal networks and fees from the exchanges (exchanges.tasks.sync_fees); 0: off.
+    fee_sync_period = float(settings.FEE_SYNC_PERIOD_SEC)
+    if fee_sync_period > 0:
+        sender.add_periodic_task(
+            fee_sync_period,
+            sender.signature("exchanges.tasks.sync_fees", options={"expires": fee_sync_period}),
+            name="fee sync",
+        )

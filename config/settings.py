@@ -249,6 +249,9 @@ METRICS_PORT = env.int("METRICS_PORT", default=0)
 
 # --- Exchanges --------------------------------------------------------------------------
 CCXT_CONFIG_FILE = env.str("CCXT_CONFIG_FILE", default="")
+# Beat runs `sync_fees` (withdrawal networks and fees, taker fees) this often; 0: never
+# (test and soak harnesses, which have no internet, set 0).
+FEE_SYNC_PERIOD_SEC = env.float("FEE_SYNC_PERIOD_SEC", default=3600.0)
 
 # --- Logging: structured, in every process -------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

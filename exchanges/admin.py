@@ -3,12 +3,16 @@ validates and saves through them too, so both say the same)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from kernel.ids import normalize_asset, normalize_exchange_id, normalize_symbol
 
@@ -74,11 +78,28 @@ class WithdrawalFeeForm(forms.ModelForm):
 class WithdrawalFeeAdmin(admin.ModelAdmin):
     form = WithdrawalFeeForm
     list_display = (
-        "exchange", "asset", "network", "fee", "withdrawals_enabled", "deposits_enabled", "contract", "set_by_admin",
+        "exchange", "asset", "network", "fee", "withdrawals_enabled", "deposits_enabled", "contract", "set_by",
         "updated_at",
     )  # fmt: skip
     list_filter = ("exchange", "withdrawals_enabled", "deposits_enabled", "set_by_admin")
     search_fields = ("asset", "network", "contract")
+
+    @admin.display(description="by", ordering="set_by_admin")
+    def set_by(self, obj: WithdrawalFee) -> str:
+        # An admin's row is kept by sync_fees (until --force); a sync row follows the exchange.
+        return "admin" if obj.set_by_admin else "sync"
+
+
+def _age(elapsed: timedelta) -> str:
+    """A duration as people read an age: "just now", "12 min ago", "3 h ago", "5 d ago"."""
+    seconds = max(0, int(elapsed.total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
 
 
 @admin.action(description="Enable selected")
@@ -106,7 +127,9 @@ class WithdrawalFeeInline(admin.TabularInline):
 @admin.register(Exchange)
 class ExchangeAdmin(admin.ModelAdmin):
     form = ExchangeForm
-    list_display = ("id", "name", "enabled", "taker_fee_bps", "fee_set_by_admin", "withdrawal_fees", "updated_at")
+    list_display = (
+        "id", "name", "enabled", "taker_fee_bps", "fee_set_by_admin", "withdrawal_fees", "network_data", "updated_at",
+    )  # fmt: skip
     list_editable = ("enabled", "taker_fee_bps")
     list_filter = ("enabled", "fee_set_by_admin")
     search_fields = ("id", "name")
@@ -114,13 +137,33 @@ class ExchangeAdmin(admin.ModelAdmin):
     inlines = [WithdrawalFeeInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Exchange]:
-        return super().get_queryset(request).annotate(fee_count=Count("withdrawal_fees"))
+        updated = "withdrawal_fees__updated_at"
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                fee_count=Count("withdrawal_fees"),
+                networks_updated_at=Max(updated),
+                networks_synced_at=Max(updated, filter=Q(withdrawal_fees__set_by_admin=False)),
+            )
+        )
 
     @admin.display(description="withdrawal fees", ordering="fee_count")
     def withdrawal_fees(self, obj: Exchange) -> str:
         count = getattr(obj, "fee_count", 0)
         # Without them every spatial opportunity bought here counts the withdrawal as free.
         return str(count) if count else "⚠ none: run sync_fees or add them (withdrawals counted as free)"
+
+    # "never" sorts as the oldest.
+    @admin.display(description="network data", ordering=F("networks_updated_at").asc(nulls_first=True))
+    def network_data(self, obj: Exchange) -> str | SafeString:
+        """How old the newest withdrawal-fee row is, and who wrote it (sync_fees or an admin)."""
+        newest: datetime | None = getattr(obj, "networks_updated_at", None)
+        if newest is None:
+            return "never"
+        by = "sync" if newest == getattr(obj, "networks_synced_at", None) else "admin"
+        when = timezone.localtime(newest).strftime("%Y-%m-%d %H:%M:%S %Z")
+        return format_html('<span title="{}">{} ({})</span>', when, _age(timezone.now() - newest), by)
 
 
 class WatchedSymbolForm(forms.ModelForm):

@@ -1,10 +1,11 @@
 """The health of stored books as users see it (REST, dashboard, Telegram /status): each
 book fresh, stale, unhealthy or from the future by the same rule the scan applies
-(kernel.book.book_state), with its lag and age, and a summary per exchange."""
+(kernel.book.book_state), with its lag and age, and a summary per exchange (which also
+says how old the exchange's withdrawal network data is)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ class ExchangeHealth:
     future: int = 0
     last_update: int | None = None
     max_lag_ms: int | None = None
+    # The newest withdrawal-fee row's updated_at (sync_fees or an admin), ms; None: no row.
+    networks_updated_at: int | None = None
 
     def add(self, book: BookHealth) -> None:
         setattr(self, book.state, getattr(self, book.state) + 1)
@@ -56,9 +59,11 @@ def book_health(
     stale_after_sec: float,
     known_exchanges: Iterable[str] = (),
     corrupt: Iterable[CorruptBook] = (),
+    networks_updated_at: Mapping[str, int] | None = None,
 ) -> HealthReport:
     """Health of each book and a summary per exchange. `known_exchanges` (the enabled ones)
-    appear in the summary even with no book at all, which is itself worth seeing."""
+    appear in the summary even with no book at all, which is itself worth seeing.
+    `networks_updated_at`: per exchange, when its withdrawal network data last changed (ms)."""
     per_exchange = {name: ExchangeHealth(name) for name in known_exchanges}
     rows: list[BookHealth] = []
     for book in sorted(books, key=lambda b: b.key):
@@ -75,4 +80,6 @@ def book_health(
         rows.append(row)
         per_exchange.setdefault(book.exchange, ExchangeHealth(book.exchange)).add(row)
     summary = [per_exchange[name] for name in sorted(per_exchange)]
+    for item in summary:
+        item.networks_updated_at = (networks_updated_at or {}).get(item.exchange)
     return HealthReport(now, stale_after_sec, summary, rows, list(corrupt))

@@ -104,6 +104,8 @@ class Stack:
             # Plain HTTP on 127.0.0.1: no nginx in front to terminate TLS.
             "SECURE_SSL_REDIRECT": "0",
             "PYTHONUNBUFFERED": "1",
+            # No fee sync from beat: the soak has no internet, only its fake and simulated venues.
+            "FEE_SYNC_PERIOD_SEC": "0",
         }
 
     def manage(self, *args: str) -> None:

@@ -4,6 +4,8 @@ Telegram bot all read it here."""
 
 from __future__ import annotations
 
+from django.db.models import Max
+
 from arbitrage.models import ScannerSettings
 from arbitrage.runtime import feed
 from arbitrage.runtime.feed import ScanMessage, ScanStatus
@@ -25,10 +27,17 @@ def latest_status() -> ScanStatus | None:
 
 
 def current_book_health(now: int | None = None) -> HealthReport:
-    """Health of every stored book. Raises StoreUnavailable; reads the database (settings,
-    enabled exchanges)."""
+    """Health of every stored book. Raises StoreUnavailable; reads the database (settings;
+    the exchanges, enabled or not, with their newest withdrawal-fee row's time, in one query)."""
     stale_after_sec = float(ScannerSettings.current().stale_after_sec)
-    enabled = list(Exchange.objects.filter(enabled=True).values_list("id", flat=True))
+    exchanges = Exchange.objects.annotate(networks_updated_at=Max("withdrawal_fees__updated_at"))
+    enabled: list[str] = []
+    networks_updated_at: dict[str, int] = {}
+    for exchange_id, is_enabled, updated_at in exchanges.values_list("id", "enabled", "networks_updated_at"):
+        if is_enabled:
+            enabled.append(exchange_id)
+        if updated_at is not None:
+            networks_updated_at[exchange_id] = int(updated_at.timestamp() * 1000)
     book_slice = get_services().store.read_all()
     return book_health(
         book_slice.books,
@@ -36,4 +45,5 @@ def current_book_health(now: int | None = None) -> HealthReport:
         stale_after_sec=stale_after_sec,
         known_exchanges=enabled,
         corrupt=book_slice.corrupt,
+        networks_updated_at=networks_updated_at,
     )

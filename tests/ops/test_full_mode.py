@@ -71,6 +71,7 @@ def test_the_readme_full_mode_runs_the_live_dashboard_and_prometheus_sees_the_wo
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "LOG_FORMAT", "DEBUG")
     }
+    env["FEE_SYNC_PERIOD_SEC"] = "0"  # beat runs here with no internet: no fee sync
     log_path = tmp_path / "full.log"
     log = log_path.open("wb")
     full = subprocess.Popen(

@@ -60,6 +60,7 @@ def stack_env(tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> dict
         "METRICS_TOKEN": "scraper-token",
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "PYTHONUNBUFFERED": "1",
+        "FEE_SYNC_PERIOD_SEC": "0",  # beat runs here with no internet: no fee sync
     }
     redis.Redis.from_url(f"{base}/12").flushdb()
     settle = "from arbitrage.models import ScannerSettings as S\ns = S.current(); s.scan_interval_sec = 1; s.save()\n"

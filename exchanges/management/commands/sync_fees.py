@@ -30,6 +30,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from cli.commands import OneLineErrorCommand, csv_list
 from exchanges import registry
@@ -195,6 +196,7 @@ def _apply(published: PublishedFees, outcome: Outcome, assets: Sequence[str], fo
 
         rows = WithdrawalFee.objects.select_for_update().filter(exchange=exchange, asset__in=assets)
         existing = {(row.asset, row.network): row for row in rows}
+        confirmed: list[int] = []  # unchanged rows: their age is that of this sync
         for network in published.networks:
             row = existing.get((network.asset, network.network))
             if row is not None and row.set_by_admin and not force:
@@ -226,11 +228,15 @@ def _apply(published: PublishedFees, outcome: Outcome, assets: Sequence[str], fo
                 changed.append("set_by_admin")
             if not changed:
                 outcome.unchanged += 1
+                confirmed.append(row.pk)
                 continue
             for name in changed:
                 setattr(row, name, changes.get(name, False))  # set_by_admin: cleared by --force
             row.save(update_fields=[*changed, "updated_at"])
             outcome.updated += 1
+        # updated_at is when the data was last known good: a sync that finds a row as it was
+        # confirms it (admin, API and the health panel show its age).
+        WithdrawalFee.objects.filter(pk__in=confirmed).update(updated_at=timezone.now())
 
 
 def _summary(outcomes: Sequence[Outcome]) -> str:
