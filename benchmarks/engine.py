@@ -6,6 +6,12 @@ couple of bps around one fair price per asset, spreads of 1-5 bps, 20 levels a s
 a few thousand USDT each, so the target notional takes one or two levels. A few spatial
 and triangular mispricings are planted (see `synthetic_books`), a few books are stale or
 unhealthy, as in a real slice.
+
+Triangular rows count what they report: opportunities (one per cause since issue #14) and
+the sum of their `variants` (every profitable cycle, each counted once in its group). The
+"one mispriced market per exchange" rows plant one ALT-BTC book 0.6 % low on every
+exchange with a 10 bps taker fee everywhere (3 legs x 10 bps + 5 bps slippage clear it):
+each exchange must report exactly one opportunity, its cycles counted in `variants`.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import replace
 from arbitrage.engine.scan import UsdtMids, scan_books
 from arbitrage.engine.spatial import find_spatial
 from arbitrage.engine.triangular import find_triangular
-from arbitrage.engine.types import FeeSchedule, ScanParams
+from arbitrage.engine.types import FeeSchedule, Opportunity, ScanParams
 from benchmarks import Row, measure
 from kernel.book import OrderBookSnapshot
 
@@ -134,8 +140,53 @@ def run(repeat: int) -> list[Row]:
         rows += _rows_for(symbols, repeat)
     # Stress: a mispriced cross market on every exchange, hundreds of cycles to report.
     rows += _rows_for(500, repeat, triangular_plants=14, label=", 14 mispriced")
+    rows += _one_per_exchange(500, repeat)
     rows.append(_fair_triangular(500, repeat))
     return rows
+
+
+def triangular_counts(opportunities: Sequence[Opportunity], exchanges: int) -> str:
+    """What a triangular run reported: opportunities, on how many exchanges and at most how
+    many on one, and the cycles behind them (the sum of `variants`)."""
+    per_exchange: dict[str, int] = {}
+    variants = 0
+    for opportunity in opportunities:
+        if opportunity.type != "triangular":
+            continue
+        per_exchange[opportunity.buy_exchange] = per_exchange.get(opportunity.buy_exchange, 0) + 1
+        variants += opportunity.variants or 1
+    found = sum(per_exchange.values())
+    most = max(per_exchange.values(), default=0)
+    return f"{found} triangular on {len(per_exchange)}/{exchanges} exchanges (max {most} on one), {variants} variants"
+
+
+def _one_per_exchange(symbols: int, repeat: int) -> list[Row]:
+    """Issue #14: one mispriced cross market on every exchange, one opportunity each."""
+    params, fees = ScanParams(), FeeSchedule()  # 10 bps everywhere: every plant clears the fees
+    # Plant k lands on exchange (5k + 1) mod 14: 14 plants, one on each exchange.
+    books = synthetic_books(symbols=symbols, triangular_plants=len(EXCHANGES))
+    by_symbol, by_exchange = _grouped(books)
+    size = f"14 x {symbols} x 20, one mispriced market per exchange"
+    counts = triangular_counts(
+        find_triangular(by_exchange, UsdtMids(by_symbol), params, fees, NOW_MS), len(by_exchange)
+    )
+    triangular = measure(
+        "engine",
+        f"triangular {size}",
+        lambda: find_triangular(by_exchange, UsdtMids(by_symbol), params, fees, NOW_MS),
+        repeat,
+    )
+    found = scan_books(books, NOW_MS, params, fees).opportunities
+    spatial_found = sum(1 for opportunity in found if opportunity.type == "spatial")
+    total = measure(
+        "engine",
+        f"scan_books {size}",
+        lambda: scan_books(books, NOW_MS, params, fees),
+        repeat,
+        f"{len(books)} books; found {spatial_found} spatial and {triangular_counts(found, len(by_exchange))}",
+    )
+    per_exchange = f"{triangular.median_ms / len(by_exchange):.3f} ms per exchange; {counts}"
+    return [replace(triangular, note=per_exchange), total]
 
 
 def _fair_triangular(symbols: int, repeat: int) -> Row:
@@ -170,16 +221,17 @@ def _rows_for(symbols: int, repeat: int, triangular_plants: int = 2, label: str 
         lambda: find_triangular(by_exchange, UsdtMids(by_symbol), params, fees, NOW_MS),
         repeat,
     )
-    result = scan_books(books, NOW_MS, params, fees)
-    kinds = {"spatial": 0, "triangular": 0}
-    for opportunity in result.opportunities:
-        kinds[opportunity.type] += 1
+    found = scan_books(books, NOW_MS, params, fees).opportunities
+    spatial_found = sum(1 for opportunity in found if opportunity.type == "spatial")
     total = measure(
         "engine",
         f"scan_books {size}",
         lambda: scan_books(books, NOW_MS, params, fees),
         repeat,
-        f"{len(books)} books; found {kinds['spatial']} spatial, {kinds['triangular']} triangular",
+        f"{len(books)} books; found {spatial_found} spatial and {triangular_counts(found, len(by_exchange))}",
     )
-    per_exchange = f"{triangular.median_ms / len(by_exchange):.3f} ms per exchange"
+    counts = triangular_counts(
+        find_triangular(by_exchange, UsdtMids(by_symbol), params, fees, NOW_MS), len(by_exchange)
+    )
+    per_exchange = f"{triangular.median_ms / len(by_exchange):.3f} ms per exchange; {counts}"
     return [spatial, replace(triangular, note=per_exchange), total]
