@@ -8,6 +8,7 @@ from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from arbitrage.filters import ACTIONABLE
 from arbitrage.risk_words import RISK_WORDS
 from arbitrage.runtime.config import scan_interval_sec
 from kernel.clock import now_ms
@@ -25,6 +26,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "scanIntervalSec": scan_interval_sec(),
                 "serverNowMs": now_ms(),
                 "riskWords": RISK_WORDS,
+                "actionable": list(ACTIONABLE),
+                "episodesUrl": "/api/v1/episodes/",
             }
         },
     )

@@ -17,6 +17,11 @@
     scanIntervalSec: config.scanIntervalSec,
     sort: { key: "net_edge_pct", dir: -1 },
     open: new Set(), // keys of expanded rows
+    routesOpen: new Set(), // symbols whose other routes are shown
+    previousKeys: null, // the keys of the last scan (null before the first one)
+    freshSince: new Map(), // key -> browser ms it appeared in a scan after the first
+    alerted: new Set(), // keys already announced (sound or desktop notification)
+    history: new Map(), // key -> { points, fetchedAt } from the audit, for expanded rows
     exchanges: new Set(),
     socket: null,
     connected: false,
@@ -50,12 +55,21 @@
     const s = Math.round(ms / 1000);
     return s < 120 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
   }
+  function duration(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min`;
+    return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  }
   const staleAfterMs = () => Math.max(3 * state.scanIntervalSec * 1000, 3000);
   function itemKey(item) {
-    // One row per cause: its best cycle may change from scan to scan.
+    if (typeof item.key === "string") return item.key; // the episode's identity, from the server
     if (item.type === "triangular") return `triangular|${item.exchange}|${item.cause || (item.path || []).join(">")}`;
     return `spatial|${item.symbol}|${item.buy_exchange}|${item.sell_exchange}`;
   }
+  // Spatial routes of one symbol share a line; a triangular opportunity is already one per cause.
+  const groupKey = (item) => (item.type === "spatial" ? `spatial|${item.symbol}` : itemKey(item));
+  const actionable = (item) => (config.actionable || ["ok"]).includes(item.risk_flag);
   function route(item) {
     if (item.type === "triangular") return `${item.exchange} (cycle)`;
     return `${item.buy_exchange} → ${item.sell_exchange}`;
@@ -134,10 +148,12 @@
     if (message.type === "opportunities") {
       state.items = Array.isArray(message.items) ? message.items : [];
       state.lastScanTs = message.ts;
+      noteNewRows();
       for (const item of state.items) {
         for (const name of [item.buy_exchange, item.sell_exchange, item.exchange]) if (name) state.exchanges.add(name);
       }
       renderExchangeOptions();
+      for (const key of state.open) loadHistory(key);
       renderTable();
       renderChart();
       refreshStatus();
@@ -163,7 +179,37 @@
     return filters;
   }
 
+  // Filters and alert settings survive a reload (this browser only).
+  const SAVED = "arbscan.dashboard.v1";
+  const FIELDS = ["f-symbol", "f-exchange", "f-type", "f-min-edge", "f-actionable", "f-alert", "f-alert-edge"];
+  function saveFilters() {
+    const saved = {};
+    for (const id of FIELDS) saved[id] = $(id).type === "checkbox" ? $(id).checked : $(id).value;
+    try {
+      window.localStorage.setItem(SAVED, JSON.stringify(saved));
+    } catch (err) {
+      /* private mode or full storage: filters just do not persist */
+    }
+  }
+  function restoreFilters() {
+    let saved = {};
+    try {
+      saved = JSON.parse(window.localStorage.getItem(SAVED) || "{}") || {};
+    } catch (err) {
+      saved = {};
+    }
+    for (const id of FIELDS) {
+      if (!(id in saved)) continue;
+      if ($(id).type === "checkbox") $(id).checked = saved[id] === true;
+      else if (id === "f-exchange" && saved[id]) {
+        if (!Array.from($(id).options).some((o) => o.value === saved[id])) $(id).append(el("option", { value: saved[id] }, saved[id]));
+        $(id).value = saved[id];
+      } else $(id).value = typeof saved[id] === "string" ? saved[id] : "";
+    }
+  }
+
   function sendFilters() {
+    saveFilters();
     if (state.socket && state.connected) {
       state.socket.send(JSON.stringify({ type: "subscribe", filters: currentFilters() }));
     }
@@ -185,45 +231,151 @@
 
   // --- the table ----------------------------------------------------------------------
 
-  function sortedItems() {
-    const { key, dir } = state.sort;
-    const value = (item) => (key === "route" ? route(item) : key === "symbol" ? market(item) : item[key]);
-    return state.items.slice().sort((a, b) => {
-      const x = value(a);
-      const y = value(b);
-      if (typeof x === "number" && typeof y === "number") return (x - y) * dir;
-      return String(x ?? "").localeCompare(String(y ?? "")) * dir;
-    });
+  function sortValue(item) {
+    const key = state.sort.key;
+    if (key === "route") return route(item);
+    if (key === "symbol") return market(item);
+    if (key === "open_since") return -(item.open_since ?? 0); // longest open first when descending
+    return item[key];
+  }
+  function compare(a, b) {
+    const x = sortValue(a);
+    const y = sortValue(b);
+    if (typeof x === "number" && typeof y === "number") return (x - y) * state.sort.dir;
+    return String(x ?? "").localeCompare(String(y ?? "")) * state.sort.dir;
+  }
+
+  // Groups in display order: each group's routes best first, groups by the sort of their best.
+  function groups() {
+    const byKey = new Map();
+    const byEdge = state.items.slice().sort((a, b) => (b.net_edge_pct ?? 0) - (a.net_edge_pct ?? 0));
+    for (const item of byEdge) {
+      const key = groupKey(item);
+      if (!byKey.has(key)) byKey.set(key, []);
+      byKey.get(key).push(item);
+    }
+    return Array.from(byKey.entries()).sort(([, a], [, b]) => compare(a[0], b[0]));
+  }
+
+  function riskBadges(item) {
+    const flags = item.risk_flags && item.risk_flags.length ? item.risk_flags : item.risk_flag && item.risk_flag !== "ok" ? [item.risk_flag] : [];
+    if (!flags.length) return [el("span", { class: "risk", title: riskTitle(item) }, "ok")];
+    const words = config.riskWords || {};
+    return flags.map((flag) =>
+      el("span", { class: "risk flagged", "data-flag": flag, title: `${flag}: ${words[flag] || ""}` }, ...breakable(flag.replace(/_/g, " "), " ")),
+    );
+  }
+
+  function itemRow(item, extra) {
+    const key = itemKey(item);
+    const fresh = state.freshSince.has(key) && Date.now() - state.freshSince.get(key) < FRESH_MS;
+    const classes = ["opp-row", state.open.has(key) ? "open" : "", fresh ? "fresh" : "", extra.sub ? "sub" : ""];
+    const routeCell = el("td", { class: "route" }, extra.sub ? "↳ " : "", route(item));
+    if (item.type === "spatial" && item.transfer_network) routeCell.append(" ", el("span", { class: "net", title: "the network the coin moves over (the cheapest open route)" }, `via ${item.transfer_network}`));
+    if (extra.others) {
+      const shown = state.routesOpen.has(item.symbol);
+      routeCell.append(
+        " ",
+        el(
+          "button",
+          { type: "button", class: "routes", "data-symbol": item.symbol, "aria-expanded": String(shown), title: "other routes for this symbol" },
+          shown ? "hide routes" : `+${extra.others} route${extra.others > 1 ? "s" : ""}`,
+        ),
+      );
+    }
+    const since = typeof item.open_since === "number" ? item.open_since : null;
+    return el(
+      "tr",
+      { class: classes.filter(Boolean).join(" "), "data-key": key, "data-symbol": item.symbol, tabindex: "0" },
+      el("td", { class: "opt" }, item.type),
+      el("td", { class: item.type === "triangular" ? "market cycle" : "market" }, ...breakable(market(item), "→")),
+      routeCell,
+      el("td", { class: "num pos" }, num(item.net_edge_pct, 3)),
+      el("td", { class: "num opt" }, num(item.gross_edge_pct, 3)),
+      el("td", { class: "num" }, num(item.expected_profit_usdt, 2)),
+      el("td", { class: "num opt" }, num(item.optimal_profit_usdt, 2)),
+      el("td", { class: "num opt open-for", title: since === null ? "" : `open since ${new Date(since).toLocaleTimeString([], { hour12: false })}` }, since === null ? "–" : duration(serverNow() - since)),
+      el("td", { class: "num opt" }, num(item.peak_net_edge_pct, 3)),
+      el("td", { class: "risk-cell" }, ...riskBadges(item)),
+    );
   }
 
   function renderTable() {
     const body = $("opps").tBodies[0];
     const rows = [];
-    for (const item of sortedItems()) {
-      const key = itemKey(item);
-      const flagged = item.risk_flag && item.risk_flag !== "ok";
-      const row = el(
-        "tr",
-        { class: `opp-row${state.open.has(key) ? " open" : ""}`, "data-key": key, "data-symbol": item.symbol, tabindex: "0" },
-        el("td", { class: "opt" }, item.type),
-        el("td", { class: item.type === "triangular" ? "market cycle" : "market" }, ...breakable(market(item), "→")),
-        el("td", { class: "route" }, route(item)),
-        el("td", { class: "num pos" }, num(item.net_edge_pct, 3)),
-        el("td", { class: "num opt" }, num(item.gross_edge_pct, 3)),
-        el("td", { class: "num" }, num(item.expected_profit_usdt, 2)),
-        el("td", { class: "num opt" }, num(item.optimal_profit_usdt, 2)),
-        el(
-          "td",
-          { class: "risk-cell" },
-          el("span", { class: `risk${flagged ? " flagged" : ""}`, title: riskTitle(item) }, ...breakable(item.risk_flag || "?", "_")),
-        ),
-      );
-      rows.push(row);
-      if (state.open.has(key)) rows.push(detailRow(item));
+    const all = groups();
+    for (const [, members] of all) {
+      const [best, ...others] = members;
+      rows.push(itemRow(best, { others: others.length }));
+      if (state.open.has(itemKey(best))) rows.push(detailRow(best));
+      if (!others.length || !state.routesOpen.has(best.symbol)) continue;
+      for (const item of others) {
+        rows.push(itemRow(item, { sub: true }));
+        if (state.open.has(itemKey(item))) rows.push(detailRow(item));
+      }
     }
     body.replaceChildren(...rows);
     $("empty").hidden = rows.length > 0;
-    $("row-count").textContent = `${state.items.length} opportunit${state.items.length === 1 ? "y" : "ies"}`;
+    const n = state.items.length;
+    $("row-count").textContent = `${n} opportunit${n === 1 ? "y" : "ies"} in ${all.length} line${all.length === 1 ? "" : "s"}`;
+  }
+
+  // --- new rows: highlight, and an optional alert ---------------------------------------
+
+  const FRESH_MS = 10000;
+  function noteNewRows() {
+    const keys = new Set(state.items.map(itemKey));
+    const now = Date.now();
+    for (const [key, at] of state.freshSince) if (!keys.has(key) || now - at > FRESH_MS) state.freshSince.delete(key);
+    if (state.previousKeys !== null) {
+      for (const key of keys) if (!state.previousKeys.has(key)) state.freshSince.set(key, now);
+    }
+    state.previousKeys = keys;
+    if (!$("f-alert").checked) return;
+    const floor = Number($("f-alert-edge").value || "0.5");
+    for (const [key, members] of groups()) {
+      const best = members[0];
+      const isNew = members.some((item) => state.freshSince.get(itemKey(item)) === now);
+      if (!isNew || state.alerted.has(key) || !actionable(best) || !(best.net_edge_pct >= floor)) continue;
+      state.alerted.add(key);
+      announce(best);
+    }
+  }
+
+  function announce(item) {
+    const text = `${market(item)} ${route(item)}: net ${num(item.net_edge_pct, 3)} %`;
+    $("alert-log").textContent = `New: ${text}`;
+    if ("Notification" in window && Notification.permission === "granted") {
+      try {
+        new Notification("Arbitrage alert", { body: text, tag: itemKey(item) });
+        return;
+      } catch (err) {
+        /* some browsers only notify from a service worker: fall back to the sound */
+      }
+    }
+    beep();
+  }
+
+  let audio = null;
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.08;
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.15);
+    } catch (err) {
+      /* no audio here: the line above the table still says it */
+    }
+  }
+
+  function onAlertToggle() {
+    if ($("f-alert").checked && "Notification" in window && Notification.permission === "default") {
+      Notification.requestPermission().catch(() => {});
+    }
   }
 
   function definitions(title, pairs) {
@@ -277,15 +429,69 @@
       ),
     );
     const books = el("div", { class: "detail-books" }, el("h3", {}, "Books (evidence)"), el("div", { class: "evidence-wrap" }, evidence));
-    const grid = el("div", { class: "detail-grid" }, costs, size, definitions("Risk", extra), books);
-    return el("tr", { class: "detail" }, el("td", { colspan: "8" }, grid));
+    const grid = el("div", { class: "detail-grid" }, costs, size, definitions("Risk", extra), historyBlock(item), books);
+    return el("tr", { class: "detail" }, el("td", { colspan: "10" }, grid));
   }
 
   function toggleRow(row) {
     const key = row.getAttribute("data-key");
     if (state.open.has(key)) state.open.delete(key);
-    else state.open.add(key);
+    else {
+      state.open.add(key);
+      loadHistory(key);
+    }
     renderTable();
+  }
+
+  // --- an opportunity's history: its net edge over its episode, from the audit ----------
+
+  const HISTORY_REFRESH_MS = 15000;
+  async function loadHistory(key) {
+    const known = state.history.get(key);
+    if (known && Date.now() - known.fetchedAt < HISTORY_REFRESH_MS) return;
+    state.history.set(key, { points: known ? known.points : null, fetchedAt: Date.now() });
+    try {
+      const url = `${config.episodesUrl}?key=${encodeURIComponent(key)}&is_open=true&limit=1`;
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const page = await response.json();
+      const episode = (page.results || [])[0];
+      const points = episode && episode.details && Array.isArray(episode.details.history) ? episode.details.history : [];
+      state.history.set(key, { points, fetchedAt: Date.now() });
+      if (state.open.has(key)) renderTable();
+    } catch (err) {
+      /* the server is away: the row says "loading" until it is back */
+    }
+  }
+
+  function historyBlock(item) {
+    const key = itemKey(item);
+    const known = state.history.get(key);
+    const box = el("div", { class: "history" }, el("h3", {}, "Net edge over this episode"));
+    const points = known && Array.isArray(known.points) ? known.points.filter((p) => Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === "number" && isFinite(v))) : null;
+    if (points === null || points.length < 2) {
+      box.append(el("p", { class: "muted" }, points === null ? "loading…" : "just opened: one scan so far"));
+      return box;
+    }
+    const ns = "http://www.w3.org/2000/svg";
+    const w = 260;
+    const h = 60;
+    const t0 = points[0][0];
+    const t1 = points[points.length - 1][0];
+    const lo = Math.min(...points.map((p) => p[1]));
+    const hi = Math.max(...points.map((p) => p[1]));
+    const x = (t) => (t1 === t0 ? w : ((t - t0) / (t1 - t0)) * w);
+    const y = (v) => (hi === lo ? h / 2 : h - 4 - ((v - lo) / (hi - lo)) * (h - 8));
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    svg.setAttribute("class", "spark");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", `net edge from ${num(points[0][1], 3)} % to ${num(points[points.length - 1][1], 3)} %, peak ${num(hi, 3)} %`);
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", points.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" "));
+    svg.append(line);
+    box.append(svg, el("p", { class: "muted" }, `${points.length} points over ${duration(t1 - t0)} · low ${num(lo, 3)} % · peak ${num(hi, 3)} %`));
+    return box;
   }
 
   function setSort(th) {
@@ -376,6 +582,16 @@
       const bad = ex.unhealthy + (ex.future || 0); // a book stamped ahead of our clock is not trusted either
       const none = ex.fresh + ex.stale + bad === 0;
       const lag = ex.max_lag_ms === null ? "–" : ex.max_lag_ms < 1000 ? `${ex.max_lag_ms} ms` : `${(ex.max_lag_ms / 1000).toFixed(1)} s`;
+      // Withdrawal networks and fees (sync_fees or an admin): how old the newest row is.
+      const nets = ex.networks_updated_at;
+      const netsAge = (() => {
+        if (typeof nets !== "number") return nets === null ? "never" : "–";
+        const s = Math.max(0, Math.floor((report.ts - nets) / 1000));
+        if (s < 60) return "just now";
+        if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+        return s < 48 * 3600 ? `${Math.floor(s / 3600)} h ago` : `${Math.floor(s / 86400)} d ago`;
+      })();
+      const netsTitle = typeof nets === "number" ? new Date(nets).toLocaleString([], { hour12: false }) : nets === null ? "no withdrawal network data: run sync_fees or add fees in admin" : "";
       return el(
         "tr",
         { "data-exchange": ex.exchange, class: none ? "empty" : "", title: none ? "no books from this exchange" : "" },
@@ -384,6 +600,7 @@
         el("td", { class: `num${ex.stale ? " warn" : ""}` }, ex.stale),
         el("td", { class: `num${bad ? " bad" : ""}` }, bad),
         el("td", { class: "num" }, lag),
+        el("td", { class: `num${nets === null ? " warn" : ""}`, title: netsTitle }, netsAge),
         el("td", { class: "num" }, ex.last_update === null ? "–" : ago(report.ts - ex.last_update)),
       );
     });
@@ -436,9 +653,18 @@
     if (th) setSort(th);
   });
   $("opps").tBodies[0].addEventListener("click", (event) => {
+    const button = event.target.closest("button.routes");
+    if (button) {
+      const symbol = button.getAttribute("data-symbol");
+      if (state.routesOpen.has(symbol)) state.routesOpen.delete(symbol);
+      else state.routesOpen.add(symbol);
+      renderTable();
+      return;
+    }
     const row = event.target.closest("tr.opp-row");
     if (row) toggleRow(row);
   });
+  $("f-alert").addEventListener("change", onAlertToggle);
   $("opps").tBodies[0].addEventListener("keydown", (event) => {
     const row = event.target.closest("tr.opp-row");
     if (row && (event.key === "Enter" || event.key === " ")) {
@@ -447,6 +673,7 @@
     }
   });
 
+  restoreFilters();
   renderTable();
   renderChart();
   connect();

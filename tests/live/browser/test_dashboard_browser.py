@@ -16,6 +16,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from exchanges.models import Exchange, WithdrawalFee
 from tests import free_port
+from tests.factories import book, now_ms
 from tests.live.browser import serve
 from tests.live.browser.support import (
     app_env,
@@ -89,9 +90,15 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
         assert page.inner_text("#conn-status") == "live"
         assert "ago" in page.inner_text("#last-scan") or "just now" in page.inner_text("#last-scan")
         # Each risk badge says in words what it means and what to check.
-        badges = page.eval_on_selector_all(f"{ROWS} .risk", "spans => spans.map(s => [s.textContent, s.title])")
-        for flag, words in badges:
-            assert words.startswith(f"{flag}: ") if flag != "ok" else words == "No reason found to doubt it."
+        badges = page.eval_on_selector_all(
+            f"{ROWS} .risk", "spans => spans.map(s => [s.textContent, s.dataset.flag || '', s.title])"
+        )
+        assert any(flag == "withdraw_fee_unknown" for _, flag, _ in badges)
+        for text, flag, words in badges:
+            if flag:
+                assert text == flag.replace("_", " ") and words.startswith(f"{flag}: ") and len(words) > len(flag) + 20
+            else:
+                assert text == "ok" and words == "No reason found to doubt it."
 
         # Book health per exchange, and the chart of net edges.
         pump(page, worker, "document.querySelectorAll('#health tbody tr[data-exchange=okx]').length === 1")
@@ -186,3 +193,94 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
         assert ages and all(re.fullmatch(r"unknown since \d\d:\d\d:\d\d", age) for age in ages), ages
         screenshot(page, "dashboard-disconnected.png")
         browser.close()
+
+
+def test_a_trader_reads_one_line_per_symbol_keeps_filters_and_hears_of_new_edges(worker: Worker, tmp_path):
+    """One mispriced venue opens a route to every other: the dashboard shows one line per
+    symbol, best route first with its network, the others one click away, each flag in
+    words; filters survive a reload; a new actionable edge is highlighted and announced."""
+    require_chromium()
+    venues = {name: Exchange.objects.get_or_create(id=name, defaults={"name": name})[0] for name in VENUES}
+    for venue, asset, network, deposits in [
+        ("binance", "BTC", "BTC", True),
+        ("okx", "BTC", "BTC", True),
+        ("gate", "BTC", "BTC", False),  # gate takes no BTC deposits: that route cannot be taken
+        ("binance", "SOL", "SOL", True),
+        ("okx", "SOL", "SOL", True),
+    ]:
+        WithdrawalFee.objects.create(
+            exchange=venues[venue], asset=asset, network=network, fee=0.0001, deposits_enabled=deposits
+        )
+    sol = {"on": False}
+
+    def write() -> None:
+        ts = now_ms()
+        books = [
+            book("binance", "BTC-USDT", bid=99.9, ask=100.0, ts=ts),
+            book("okx", "BTC-USDT", bid=101.0, ask=101.1, ts=ts),
+            book("gate", "BTC-USDT", bid=100.8, ask=100.9, ts=ts),
+            book("kraken", "ETH-USDT", bid=1999.0, ask=2000.0, step=1.0, ts=ts),
+            book("bitstamp", "ETH-USDT", bid=2030.0, ask=2031.0, step=1.0, ts=ts),
+        ]
+        if sol["on"]:
+            books += [
+                book("binance", "SOL-USDT", bid=9.99, ask=10.0, qty=500, step=0.01, ts=ts),
+                book("okx", "SOL-USDT", bid=10.1, ask=10.11, qty=500, step=0.01, ts=ts),
+            ]
+        worker.services.store.write_books(books)
+
+    def until(page: Page, condition: str) -> None:
+        for _ in range(60):
+            write()
+            worker.scan()
+            if page.evaluate(condition):
+                return
+            page.wait_for_timeout(500)
+        raise AssertionError(f"the page never showed {condition!r}")
+
+    port = free_port()
+    env = app_env(tmp_path, TEST_SCAN_INTERVAL_SEC="1", **worker.env)
+    server = app_process(["-m", "tests.live.browser.serve", str(port)], env, port, tmp_path / "server.log")
+    with server as app, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+        log_in(page, app.base_url, serve.USER, serve.PASSWORD)
+
+        # BTC-USDT: two routes from binance, one line; ETH-USDT: one route, one line.
+        until(page, f"document.querySelectorAll('{ROWS}').length === 2 && !!document.querySelector('button.routes')")
+        assert row_symbols(page) == ["ETH-USDT", "BTC-USDT"]  # best net edge first
+        btc = page.locator(f"{ROWS}[data-symbol='BTC-USDT']")
+        assert re.fullmatch(r"binance → okx via BTC \+1 route", btc.locator("td.route").inner_text())
+        assert btc.locator(".risk").inner_text() == "ok"
+        assert re.fullmatch(r"\d+ s", btc.locator("td.open-for").inner_text())
+        # The other route, one click away, with its flag in words and what it means.
+        btc.locator("button.routes").click()
+        other = page.locator("#opps tbody tr.sub[data-symbol='BTC-USDT']")
+        assert other.count() == 1 and "binance → gate" in other.locator("td.route").inner_text()
+        badge = other.locator(".risk")
+        assert badge.inner_text() == "no transfer route"
+        assert badge.get_attribute("title").startswith("no_transfer_route: ")
+        screenshot(page, "dashboard-grouped.png")
+
+        # Only actionable: the flagged routes go, and the choice survives a reload.
+        page.check("#f-actionable")
+        page.wait_for_function(
+            f"document.querySelectorAll('{ROWS}').length === 1 && !document.querySelector('button.routes')"
+        )
+        assert row_symbols(page) == ["BTC-USDT"]
+        page.reload()
+        until(page, f"document.querySelectorAll('{ROWS}').length === 1")
+        assert page.is_checked("#f-actionable") and row_symbols(page) == ["BTC-USDT"]
+
+        # Alerts on: a new actionable edge above the threshold is highlighted and announced.
+        page.check("#f-alert")
+        page.fill("#f-alert-edge", "0.1")
+        sol["on"] = True
+        until(page, "document.getElementById('alert-log').textContent.includes('SOL-USDT')")
+        assert page.inner_text("#alert-log").startswith("New: SOL-USDT binance → okx: net ")
+        assert "fresh" in page.locator(f"{ROWS}[data-symbol='SOL-USDT']").get_attribute("class")
+        screenshot(page, "dashboard-alert.png")
+        browser.close()
+
+
+VENUES = ("binance", "okx", "gate", "kraken", "bitstamp")
