@@ -153,7 +153,6 @@
         for (const name of [item.buy_exchange, item.sell_exchange, item.exchange]) if (name) state.exchanges.add(name);
       }
       renderExchangeOptions();
-      for (const key of state.open) loadHistory(key);
       renderTable();
       renderChart();
       refreshStatus();
@@ -266,9 +265,11 @@
     );
   }
 
+  // A group's first row stands for the group: expanded, it follows whichever route is best.
   function itemRow(item, extra) {
-    const key = itemKey(item);
-    const fresh = state.freshSince.has(key) && Date.now() - state.freshSince.get(key) < FRESH_MS;
+    const key = extra.sub ? itemKey(item) : groupKey(item);
+    const own = itemKey(item);
+    const fresh = state.freshSince.has(own) && Date.now() - state.freshSince.get(own) < FRESH_MS;
     const classes = ["opp-row", state.open.has(key) ? "open" : "", fresh ? "fresh" : "", extra.sub ? "sub" : ""];
     const routeCell = el("td", { class: "route" }, extra.sub ? "↳ " : "", route(item));
     if (item.type === "spatial" && item.transfer_network) routeCell.append(" ", el("span", { class: "net", title: "the network the coin moves over (the cheapest open route)" }, `via ${item.transfer_network}`));
@@ -287,11 +288,11 @@
     return el(
       "tr",
       { class: classes.filter(Boolean).join(" "), "data-key": key, "data-symbol": item.symbol, tabindex: "0" },
-      el("td", { class: "opt" }, item.type),
+      el("td", { class: "opt wide" }, item.type),
       el("td", { class: item.type === "triangular" ? "market cycle" : "market" }, ...breakable(market(item), "→")),
       routeCell,
       el("td", { class: "num pos" }, num(item.net_edge_pct, 3)),
-      el("td", { class: "num opt" }, num(item.gross_edge_pct, 3)),
+      el("td", { class: "num opt wide" }, num(item.gross_edge_pct, 3)),
       el("td", { class: "num" }, num(item.expected_profit_usdt, 2)),
       el("td", { class: "num opt" }, num(item.optimal_profit_usdt, 2)),
       el("td", { class: "num opt open-for", title: since === null ? "" : `open since ${new Date(since).toLocaleTimeString([], { hour12: false })}` }, since === null ? "–" : duration(serverNow() - since)),
@@ -307,7 +308,7 @@
     for (const [, members] of all) {
       const [best, ...others] = members;
       rows.push(itemRow(best, { others: others.length }));
-      if (state.open.has(itemKey(best))) rows.push(detailRow(best));
+      if (state.open.has(groupKey(best))) rows.push(detailRow(best));
       if (!others.length || !state.routesOpen.has(best.symbol)) continue;
       for (const item of others) {
         rows.push(itemRow(item, { sub: true }));
@@ -436,10 +437,7 @@
   function toggleRow(row) {
     const key = row.getAttribute("data-key");
     if (state.open.has(key)) state.open.delete(key);
-    else {
-      state.open.add(key);
-      loadHistory(key);
-    }
+    else state.open.add(key);
     renderTable();
   }
 
@@ -466,6 +464,7 @@
 
   function historyBlock(item) {
     const key = itemKey(item);
+    loadHistory(key); // at most every HISTORY_REFRESH_MS while the row is open
     const known = state.history.get(key);
     const box = el("div", { class: "history" }, el("h3", {}, "Net edge over this episode"));
     const points = known && Array.isArray(known.points) ? known.points.filter((p) => Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === "number" && isFinite(v))) : null;
