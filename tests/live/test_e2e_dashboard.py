@@ -26,7 +26,7 @@ from tests.live.browser.worker import Worker, private_redis_worker
 
 pytestmark = pytest.mark.slow
 
-ROW = "#opps tbody tr.opp-row[data-key='spatial|SOL-USDT|kraken|bitstamp']"
+ROW = "#opps tbody tr.opp-row[data-symbol='SOL-USDT']"  # one line per symbol
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_a_book_in_the_store_becomes_a_row_on_the_dashboard(connector: Worker, t
         else:
             raise AssertionError(f"no SOL-USDT row appeared; demo log:\n{app.log()}")
         cells = page.locator(f"{ROW} td").all_inner_texts()
-        assert cells[1:3] == ["SOL-USDT", "kraken → bitstamp"]
+        assert cells[1] == "SOL-USDT" and cells[2].startswith("kraken → bitstamp")  # then its network
         assert float(cells[3]) > 0.5
         screenshot(page, "e2e-dashboard.png")
 
