@@ -61,7 +61,7 @@ class LeaderScheduler(Scheduler):
     lease_sec = 6.0
     #: While the lease's store (Redis, the broker too) is away, how soon to look again: the
     #: first tick after it is back sends the scan that fell due meanwhile.
-    store_retry_sec = 0.5
+    store_retry_sec = 0.2
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._token: str | None = None

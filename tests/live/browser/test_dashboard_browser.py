@@ -185,7 +185,8 @@ def test_a_trader_watches_the_live_dashboard(worker: Worker, tmp_path):
         app.stop()
         page.wait_for_function("document.getElementById('feed-warning').dataset.kind === 'down'", timeout=30_000)
         assert warning(page)[1].startswith("Live connection lost: reconnecting in")
-        assert page.inner_text("#conn-status") == "disconnected"
+        # Between attempts it says disconnected; during one, connecting: never live.
+        assert page.inner_text("#conn-status") in ("disconnected", "connecting…")
         assert sorted(row_symbols(page)) == ["BTC-USDT", "ETH-USDT"], "the last data stays visible"
         # Book health is not "just now" any more: unknown since its last answer.
         page.wait_for_function("document.getElementById('health').classList.contains('unknown')", timeout=30_000)
