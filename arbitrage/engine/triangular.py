@@ -105,8 +105,9 @@ def exchange_cycles(
     keep = 1.0 - taker_bps / 10_000.0
     if keep <= 0.0:
         return []  # a fee of 100 % or more leaves nothing to trade
-    prices = usdt_mids(_listing(books), usdt_fallback)
-    listed = [(book, base, quote) for book, base, quote in _listing(books) if base in prices and quote in prices]
+    listing = _listing(books)
+    prices = usdt_mids(listing, usdt_fallback)
+    listed = [(book, base, quote) for book, base, quote in listing if base in prices and quote in prices]
     # Candidates are negative cycles: with no edge below zero (weights shifted by the
     # potentials) there is none, which the best ratio of value out to value in tells.
     if _best_value_ratio(listed, prices, keep) <= math.exp(-_EDGE_MARGIN):
