@@ -98,6 +98,7 @@ class CcxtConnector:
         self.name = exchange_id
         self.settings = settings
         self.stats = ConnectorStats()
+        self._reported_missing: set[str] = set()  # watched symbols the exchange does not list
         self._symbols = symbols
         self._ccxt_config = dict(ccxt_config)
         self._adapter = adapter or adapter_for(exchange_id)
@@ -143,10 +144,14 @@ class CcxtConnector:
         try:
             await exchange.load_markets()
             markets, missing = resolve_markets(exchange.markets, symbols)
-            if missing:
+            # Skipped, never retried, and said once: a new session (a watchlist change, a
+            # restart) names only what was not said before.
+            unsaid = [symbol for symbol in missing if symbol not in self._reported_missing]
+            self._reported_missing.update(unsaid)
+            if unsaid:
                 logger.warning(
                     "symbols not listed on the exchange are skipped",
-                    extra={"exchange": self.name, "count": len(missing), "symbols": ",".join(missing[:20])},
+                    extra={"exchange": self.name, "count": len(unsaid), "symbols": ",".join(unsaid[:20])},
                 )
             self._track(exchange, markets)
             watcher = asyncio.create_task(self._next_watchlist(symbols), name=f"{self.name}-watchlist")

@@ -112,6 +112,23 @@ async def test_watchlist_changes_apply_without_a_restart() -> None:
         assert market.runner.restarts == 0
 
 
+async def test_a_symbol_the_exchange_does_not_list_is_reported_once_not_at_every_session(caplog) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeOkx(books(("BTC-USDT", "60000"), ("ETH-USDT", "3000")))
+    watchlist = MutableSymbols({"okx": ["BTC-USDT", "DOGE-USDT"]}, reload_every=0.1)
+    async with live_market([fake], watchlist) as market:
+        await market.in_sync("okx", "BTC-USDT")
+        watchlist.by_exchange["okx"] = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "PEPE-USDT"]
+        await market.in_sync("okx", "ETH-USDT")
+        watchlist.by_exchange["okx"] = ["ETH-USDT", "DOGE-USDT", "PEPE-USDT"]
+        await eventually(lambda: fake.subscribed_symbols == {"ETH-USDT"}, "a third session")
+    said = [
+        r.__dict__.get("symbols")
+        for r in caplog.records
+        if r.getMessage() == "symbols not listed on the exchange are skipped"
+    ]
+    assert said == ["DOGE-USDT", "PEPE-USDT"]
+
+
 class OneSymbolAtATime(ExchangeAdapter):
     """The generic adapter, as for an exchange whose ccxt class has no
     watch_order_book_for_symbols (gate, htx, mexc, bitfinex, bitstamp)."""
