@@ -31,10 +31,20 @@ def _scan(repeat: int) -> list[Row]:
 
 
 def _websocket(repeat: int) -> list[Row]:
-    from benchmarks.websocket import websocket_rows
+    from benchmarks.websocket import diff_bytes, websocket_rows
 
+    full, diff, ms = diff_bytes()
+    sizes = Row(
+        "websocket",
+        "diff of a 1,000-row scan, 1 % changed (ms to make it)",
+        ms,
+        ms,
+        1,
+        f"{full:,} B whole, {diff:,} B as a diff: {full / diff:.0f}x fewer per client",
+    )
     # Latency percentiles, not min/median: the two columns hold p50 and p99 here.
-    return [Row("websocket", f"{case} (p50/p99)", p50, p99, 20, note) for case, p50, p99, note in websocket_rows()]
+    rows = [Row("websocket", f"{case} (p50/p99)", p50, p99, 20, note) for case, p50, p99, note in websocket_rows()]
+    return [sizes, *rows]
 
 
 def _sharded(repeat: int) -> list[Row]:

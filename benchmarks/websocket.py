@@ -75,6 +75,33 @@ def _items(count: int, ts: int) -> list[dict[str, Any]]:
     return items
 
 
+def diff_bytes(count: int = 1000, changed_share: float = 0.01) -> tuple[int, int, float]:
+    """(bytes of a full scan message, bytes of the diff from the previous scan, ms to make
+    the diff) when `changed_share` of `count` rows changed their edge and the rest moved only
+    their detection time and evidence, as a quiet market does from scan to scan."""
+    from dataclasses import replace
+
+    from arbitrage.engine.types import Opportunity
+    from arbitrage.runtime.feed import ScanMessage
+    from live.diffs import encode_diff, keyed
+
+    ts = 1_750_000_000_000
+    first = [Opportunity.from_dict(item) for item in _items(count, ts)]
+    step = max(1, round(1 / changed_share))
+    second = [
+        replace(o, ts_detected=ts + 5000, net_edge_pct=o.net_edge_pct + (0.1 if i % step == 0 else 0.0))
+        for i, o in enumerate(first)
+    ]
+    before = ScanMessage.of(ts, first)
+    after = ScanMessage.of(ts + 5000, second, before)
+    full = len(after.encode())
+    old, new = keyed(before.items), keyed(after.items)
+    assert old is not None and new is not None
+    started = time.perf_counter()
+    diff = len(encode_diff(after.ts, before.ts, old, new))
+    return full, diff, (time.perf_counter() - started) * 1000
+
+
 def _serve(port: int) -> None:
     """Subprocess entry: serve, then publish scans on command (JSON lines on stdin)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

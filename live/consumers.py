@@ -8,7 +8,9 @@ token or any other message closes the socket with code 4401.
 Once in, the client gets the latest scan at once and then every scan, each in the exact
 shape of the scan message (arbitrage.runtime.feed). Client messages:
 - `{"type": "subscribe", "filters": {...}}`: only items that match (arbitrage.filters);
-  answered with `subscribed` and the latest scan filtered; `{}` clears the filters;
+  answered with `subscribed` and the latest scan filtered; `{}` clears the filters. With
+  `"diffs": true`, after that full message each scan comes as a diff from the previous one
+  (live.diffs: added, changed, removed), or whole again when the client missed one;
 - `{"type": "ping"}`: answered with `pong`.
 Anything else (not JSON, binary, an unknown type, bad filters) is answered with
 `{"type": "error", "code": ..., "message": ...}` and the connection stays up; a frame over
@@ -32,7 +34,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from arbitrage.filters import FilterError, OpportunityFilter
 from arbitrage.runtime.status import latest_scan
 from kernel import json_input
-from live.fanout import Mailbox, encode_scan, get_hub
+from live.fanout import Diff, Mailbox, encode_scan, get_hub
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class OpportunitiesConsumer(AsyncJsonWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.user: Any = None
         self.filters = OpportunityFilter()
+        self.wants_diffs = False
         self.mailbox: Mailbox | None = None
         self._auth_deadline: asyncio.Task[None] | None = None
 
@@ -130,7 +133,7 @@ class OpportunitiesConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None:
             await self._authenticate(kind, content)
         elif kind == "subscribe":
-            await self._subscribe(content.get("filters", {}))
+            await self._subscribe(content.get("filters", {}), content.get("diffs", False))
         elif kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "auth":
@@ -188,9 +191,9 @@ class OpportunitiesConsumer(AsyncJsonWebsocketConsumer):
         await hub.add(self)
         await self._offer_latest()
 
-    def deliver(self, ts: int, text: str) -> None:
+    def deliver(self, ts: int, text: str, diff: Diff | None = None) -> None:
         if self.mailbox is not None:
-            self.mailbox.offer(ts, text)
+            self.mailbox.offer(ts, text, diff if self.wants_diffs else None)
 
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)
@@ -206,7 +209,10 @@ class OpportunitiesConsumer(AsyncJsonWebsocketConsumer):
         if message is not None:
             self.deliver(message.ts, encode_scan(message, self.filters))
 
-    async def _subscribe(self, raw: Any) -> None:
+    async def _subscribe(self, raw: Any, diffs: Any) -> None:
+        if not isinstance(diffs, bool):
+            await self._error("bad_message", '"diffs" is true or false.')
+            return
         try:
             self.filters = OpportunityFilter.parse(raw)
         except FilterError as exc:
@@ -214,7 +220,10 @@ class OpportunitiesConsumer(AsyncJsonWebsocketConsumer):
                 {"type": "error", "code": "invalid_filters", "message": str(exc), "errors": exc.errors}
             )
             return
-        await self.send_json({"type": "subscribed", "filters": self.filters.as_dict()})
+        self.wants_diffs = diffs
+        if self.mailbox is not None:
+            self.mailbox.restart()  # what the client holds was under the old filters
+        await self.send_json({"type": "subscribed", "filters": self.filters.as_dict(), "diffs": diffs})
         await self._offer_latest()
 
     async def _error(self, code: str, message: str) -> None:

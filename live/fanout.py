@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from arbitrage.filters import OpportunityFilter
 from arbitrage.runtime.feed import GROUP, GROUP_EVENT, ScanMessage
+from live.diffs import Keyed, encode_diff, keyed
 
 logger = logging.getLogger(__name__)
 
@@ -42,33 +43,51 @@ def encode_scan(message: ScanMessage, filters: OpportunityFilter) -> str:
     return message.encode(filters.apply(message.items))
 
 
+Diff = tuple[int, str]  # (the scan it starts from, its text): live.diffs
+
+
 class Mailbox:
-    """The newest undelivered scan of one client, sent by its own task."""
+    """The newest undelivered scan of one client, sent by its own task.
+
+    A scan may come with a diff from the previous one: it is sent instead of the full
+    message only when the client holds exactly the scan the diff starts from. A client
+    that missed one (a newer scan replaced an unsent one) gets the full message."""
 
     def __init__(self, send_text: Callable[[str], Awaitable[None]]) -> None:
         self._send_text = send_text
         self._text: str | None = None
+        self._diff: Diff | None = None
         self._ts = -1
         self._last: tuple[int, str] | None = None  # the newest (ts, text) offered
+        self._held: int | None = None  # the scan the client holds whole, for diffs
         self._ready = asyncio.Event()
         self._task = asyncio.create_task(self._run())
 
-    def offer(self, ts: int, text: str) -> None:
+    def offer(self, ts: int, text: str, diff: Diff | None = None) -> None:
         """Queue a scan. An older one than already offered is dropped, and so is the very
         same text again: a scan read from the store on connect can race its own broadcast.
         The same scan under new filters (another text) is news, and goes out."""
         if ts < self._ts or (ts, text) == self._last:
             return
-        self._ts, self._text, self._last = ts, text, (ts, text)
+        self._ts, self._text, self._diff, self._last = ts, text, diff, (ts, text)
         self._ready.set()
+
+    def restart(self) -> None:
+        """Forget what the client holds (its filters changed): the next scan goes out whole."""
+        self._ts, self._text, self._diff, self._last, self._held = -1, None, None, None, None
 
     async def _run(self) -> None:
         while True:
             await self._ready.wait()
             self._ready.clear()
-            text, self._text = self._text, None
-            if text is not None:
-                await self._send_text(text)
+            text, diff, ts = self._text, self._diff, self._ts
+            self._text = self._diff = None
+            if text is None:
+                continue
+            if diff is not None and diff[0] == self._held:
+                text = diff[1]
+            await self._send_text(text)
+            self._held = ts
 
     async def close(self) -> None:
         self._task.cancel()
@@ -81,7 +100,10 @@ class Subscriber(Protocol):
     @property
     def filters(self) -> OpportunityFilter: ...
 
-    def deliver(self, ts: int, text: str) -> None: ...
+    @property
+    def wants_diffs(self) -> bool: ...
+
+    def deliver(self, ts: int, text: str, diff: Diff | None = None) -> None: ...
 
 
 class FeedHub:
@@ -89,6 +111,7 @@ class FeedHub:
         self.layer = layer
         self.subscribers: set[Subscriber] = set()
         self.latest: ScanMessage | None = None  # the newest scan seen since the hub started
+        self._views: dict[OpportunityFilter, tuple[int, Keyed]] = {}  # the last scan, per diffed filters
         self._channel: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
@@ -121,12 +144,33 @@ class FeedHub:
         if self.latest is None or message.ts >= self.latest.ts:
             self.latest = message
         encoded: dict[OpportunityFilter, str] = {}
+        diffs: dict[OpportunityFilter, Diff | None] = {}
+        views: dict[OpportunityFilter, tuple[int, Keyed]] = {}
         for subscriber in list(self.subscribers):
             filters = subscriber.filters
             text = encoded.get(filters)
             if text is None:
                 text = encoded[filters] = encode_scan(message, filters)
-            subscriber.deliver(message.ts, text)
+            diff = None
+            if subscriber.wants_diffs:
+                if filters not in diffs:
+                    diffs[filters] = self._diff(message, filters, views)
+                diff = diffs[filters]
+            subscriber.deliver(message.ts, text, diff)
+        # Only filter sets with diff clients are kept: the next scan diffs against these.
+        self._views = views
+
+    def _diff(
+        self, message: ScanMessage, filters: OpportunityFilter, views: dict[OpportunityFilter, tuple[int, Keyed]]
+    ) -> Diff | None:
+        now = keyed(filters.apply(message.items))
+        if now is None:
+            return None
+        views[filters] = (message.ts, now)
+        before = self._views.get(filters)
+        if before is None or before[0] >= message.ts:
+            return None
+        return before[0], encode_diff(message.ts, before[0], before[1], now)
 
     async def _receive(self, channel: str) -> None:
         while True:

@@ -66,8 +66,9 @@ def cycle():
     )
 
 
-def scan(*items) -> dict:
-    return ScanMessage.of(now_ms(), items).as_dict()
+def scan(*items, previous: dict | None = None, ts: int | None = None) -> dict:
+    before = parsed(previous) if previous is not None else None
+    return ScanMessage.of(ts or now_ms(), items, before).as_dict()
 
 
 def parsed(message: dict) -> ScanMessage:
@@ -222,6 +223,7 @@ async def test_subscribe_filters_the_latest_scan_and_every_next_one(store, token
     assert await client.receive_json_from() == {
         "type": "subscribed",
         "filters": {"type": "triangular", "exchange": "okx"},
+        "diffs": False,
     }
     assert [i["type"] for i in (await client.receive_json_from())["items"]] == ["triangular"]
 
@@ -398,3 +400,77 @@ def test_any_frames_get_an_answer_or_a_deliberate_close(store, token, frames) ->
         await client.disconnect()
 
     async_to_sync(talk)()
+
+
+async def test_a_client_that_asks_for_diffs_gets_one_full_scan_then_only_what_changed(store, token):
+    btc, eth, sol = opportunity("BTC-USDT", net=0.5), opportunity("ETH-USDT", net=0.4), opportunity("SOL-USDT")
+    first = scan(btc, eth, ts=1_000)
+    await streamed(first)
+    client = await connected(f"{URL}?token={token}")
+    await client.receive_json_from()  # the latest scan, whole, on connect
+    await client.send_json_to({"type": "subscribe", "filters": {}, "diffs": True})
+    assert (await client.receive_json_from())["diffs"] is True
+    held = await client.receive_json_from()
+    assert held["type"] == "opportunities" and [i["symbol"] for i in held["items"]] == ["BTC-USDT", "ETH-USDT"]
+
+    # BTC's edge moves, ETH goes, SOL comes; the evidence of unchanged rows moving is no change.
+    second = scan(replace(btc, net_edge_pct=0.7), sol, previous=first, ts=2_000)
+    await broadcast(store, first)  # the hub hears the scan the client holds, then the next
+    await broadcast(store, second)
+    diff = await client.receive_json_from()
+    assert diff["type"] == "opportunities_diff" and (diff["ts"], diff["since"]) == (2_000, 1_000)
+    assert [i["symbol"] for i in diff["added"]] == ["SOL-USDT"]
+    assert [(i["symbol"], i["net_edge_pct"]) for i in diff["changed"]] == [("BTC-USDT", 0.7)]
+    assert diff["removed"] == ["spatial|ETH-USDT|binance|okx"]
+
+    third = scan(replace(btc, net_edge_pct=0.7, ts_detected=3_000), sol, previous=second, ts=3_000)
+    await broadcast(store, third)
+    quiet = await client.receive_json_from()
+    assert (quiet["added"], quiet["changed"], quiet["removed"]) == ([], [], [])
+    await client.disconnect()
+
+
+async def test_a_client_that_asks_for_diffs_rebuilds_from_them_exactly_what_a_full_client_sees(store, token):
+    """Whatever the scans, applying the diffs to the first full message gives the latest scan."""
+    import random
+
+    rng = random.Random(7)
+    symbols = [f"A{i}-USDT" for i in range(12)]
+    previous = scan(*(opportunity(s, net=0.5) for s in symbols[:6]), ts=1_000)
+    await streamed(previous)
+    diffs = await connected(f"{URL}?token={token}")
+    await diffs.receive_json_from()
+    await diffs.send_json_to({"type": "subscribe", "filters": {"min_net_edge": 0.3}, "diffs": True})
+    await diffs.receive_json_from()
+    held = {i["key"]: i for i in (await diffs.receive_json_from())["items"]}
+    await broadcast(store, previous)
+    for n in range(2, 8):
+        chosen = rng.sample(symbols, rng.randint(0, len(symbols)))
+        message = scan(
+            *(opportunity(s, net=rng.choice([0.2, 0.5, 0.9])) for s in chosen), previous=previous, ts=n * 1_000
+        )
+        await broadcast(store, message)
+        got = await diffs.receive_json_from()
+        if got["type"] == "opportunities":
+            held = {i["key"]: i for i in got["items"]}
+        else:
+            assert got["since"] == (n - 1) * 1_000
+            for key in got["removed"]:
+                del held[key]
+            for item in got["added"] + got["changed"]:
+                held[item["key"]] = item
+        expected = [i for i in message["items"] if i["net_edge_pct"] >= 0.3]
+        assert sorted(held) == sorted(i["key"] for i in expected)
+        assert all(held[i["key"]]["net_edge_pct"] == i["net_edge_pct"] for i in expected)
+        previous = message
+    await diffs.disconnect()
+
+
+async def test_diffs_must_be_true_or_false(store, token):
+    client = await joined(f"{URL}?token={token}")
+    await client.send_json_to({"type": "subscribe", "filters": {}, "diffs": "yes"})
+    reply = await client.receive_json_from()
+    if reply["type"] == "opportunities":
+        reply = await client.receive_json_from()
+    assert reply == {"type": "error", "code": "bad_message", "message": '"diffs" is true or false.'}
+    await client.disconnect()

@@ -146,22 +146,33 @@
 
   function handle(message) {
     if (message.type === "opportunities") {
-      state.items = Array.isArray(message.items) ? message.items : [];
-      state.lastScanTs = message.ts;
-      noteNewRows();
-      for (const item of state.items) {
-        for (const name of [item.buy_exchange, item.sell_exchange, item.exchange]) if (name) state.exchanges.add(name);
-      }
-      renderExchangeOptions();
-      renderTable();
-      renderChart();
-      refreshStatus();
+      applyScan(Array.isArray(message.items) ? message.items : [], message.ts);
+    } else if (message.type === "opportunities_diff") {
+      // Only what changed since the scan we hold; if we do not hold that one, ask again for a whole scan.
+      if (message.since !== state.lastScanTs) return sendFilters();
+      const byKey = new Map(state.items.map((item) => [itemKey(item), item]));
+      for (const key of message.removed || []) byKey.delete(key);
+      for (const item of [...(message.added || []), ...(message.changed || [])]) byKey.set(itemKey(item), item);
+      applyScan(Array.from(byKey.values()), message.ts);
     } else if (message.type === "subscribed") {
       $("filter-error").textContent = "";
     } else if (message.type === "error") {
       if (["auth_required", "auth_failed", "auth_timeout"].includes(message.code)) toLogin();
       else if (message.code === "invalid_filters") $("filter-error").textContent = message.message;
     }
+  }
+
+  function applyScan(items, ts) {
+    state.items = items;
+    state.lastScanTs = ts;
+    noteNewRows();
+    for (const item of state.items) {
+      for (const name of [item.buy_exchange, item.sell_exchange, item.exchange]) if (name) state.exchanges.add(name);
+    }
+    renderExchangeOptions();
+    renderTable();
+    renderChart();
+    refreshStatus();
   }
 
   // --- filters ------------------------------------------------------------------------
@@ -210,7 +221,8 @@
   function sendFilters() {
     saveFilters();
     if (state.socket && state.connected) {
-      state.socket.send(JSON.stringify({ type: "subscribe", filters: currentFilters() }));
+      // diffs: after one whole scan, each next one as what was added, changed or removed.
+      state.socket.send(JSON.stringify({ type: "subscribe", filters: currentFilters(), diffs: true }));
     }
   }
 
