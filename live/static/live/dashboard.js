@@ -18,6 +18,7 @@
     sort: { key: "net_edge_pct", dir: -1 },
     open: new Set(), // keys of expanded rows
     routesOpen: new Set(), // symbols whose other routes are shown
+    shown: 200, // lines drawn (PAGE at a time)
     previousKeys: null, // the keys of the last scan (null before the first one)
     freshSince: new Map(), // key -> browser ms it appeared in a scan after the first
     alerted: new Set(), // keys already announced (sound or desktop notification)
@@ -313,11 +314,14 @@
     );
   }
 
+  // A whole-market scan can hold thousands of rows: the table draws the first PAGE lines
+  // (the best, in the chosen order), more on request, so each scan stays a cheap redraw.
+  const PAGE = 200;
   function renderTable() {
     const body = $("opps").tBodies[0];
     const rows = [];
     const all = groups();
-    for (const [, members] of all) {
+    for (const [, members] of all.slice(0, state.shown)) {
       const [best, ...others] = members;
       rows.push(itemRow(best, { others: others.length }));
       if (state.open.has(groupKey(best))) rows.push(detailRow(best));
@@ -326,6 +330,12 @@
         rows.push(itemRow(item, { sub: true }));
         if (state.open.has(itemKey(item))) rows.push(detailRow(item));
       }
+    }
+    const hidden = all.length - Math.min(all.length, state.shown);
+    if (hidden > 0) {
+      rows.push(
+        el("tr", { class: "more" }, el("td", { colspan: "10" }, el("button", { type: "button", id: "show-more" }, `Show ${Math.min(PAGE, hidden)} more of ${hidden}`))),
+      );
     }
     body.replaceChildren(...rows);
     $("empty").hidden = rows.length > 0;
@@ -664,6 +674,11 @@
     if (th) setSort(th);
   });
   $("opps").tBodies[0].addEventListener("click", (event) => {
+    if (event.target.closest("#show-more")) {
+      state.shown += PAGE;
+      renderTable();
+      return;
+    }
     const button = event.target.closest("button.routes");
     if (button) {
       const symbol = button.getAttribute("data-symbol");

@@ -285,3 +285,42 @@ def test_a_trader_reads_one_line_per_symbol_keeps_filters_and_hears_of_new_edges
 
 
 VENUES = ("binance", "okx", "gate", "kraken", "bitstamp")
+
+
+def test_a_whole_market_scan_draws_the_best_lines_first_and_more_on_request(worker: Worker, tmp_path):
+    """450 symbols with an edge: the table draws 200 lines, then 200 more, then the rest."""
+    require_chromium()
+    symbols = [f"C{i:03d}-USDT" for i in range(450)]
+
+    def write() -> None:
+        ts = now_ms()
+        books = []
+        for i, symbol in enumerate(symbols):
+            books += [
+                book("binance", symbol, bid=99.9, ask=100.0, ts=ts),
+                book("okx", symbol, bid=101.0 + i / 1000, ask=101.1 + i / 1000, ts=ts),
+            ]
+        worker.services.store.write_books(books)
+
+    port = free_port()
+    env = app_env(tmp_path, TEST_SCAN_INTERVAL_SEC="1", **worker.env)
+    server = app_process(["-m", "tests.live.browser.serve", str(port)], env, port, tmp_path / "server.log")
+    with server as app, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+        log_in(page, app.base_url, serve.USER, serve.PASSWORD)
+        for _ in range(60):
+            write()
+            worker.scan()
+            if page.locator(ROWS).count() == 200:
+                break
+            page.wait_for_timeout(500)
+        assert page.locator(ROWS).count() == 200
+        assert page.inner_text("#row-count") == "450 opportunities in 450 lines"
+        assert row_symbols(page)[0] == "C449-USDT"  # the best edge first
+        assert page.inner_text("#show-more") == "Show 200 more of 250"
+        page.click("#show-more")
+        assert page.locator(ROWS).count() == 400 and page.inner_text("#show-more") == "Show 50 more of 50"
+        page.click("#show-more")
+        assert page.locator(ROWS).count() == 450 and page.locator("#show-more").count() == 0
+        browser.close()
