@@ -127,6 +127,14 @@ def setup_periodic_tasks(sender: Celery, **kwargs: Any) -> None:
         sender.signature("notifications.tasks.send_instant", options={"expires": instant_period}),
         name="telegram instant",
     )
+    # Every pair worth watching, for whole-market mode (exchanges.tasks.discover_markets); 0: off.
+    discovery_period = float(settings.MARKET_DISCOVERY_PERIOD_SEC)
+    if discovery_period > 0:
+        sender.add_periodic_task(
+            discovery_period,
+            sender.signature("exchanges.tasks.discover_markets", options={"expires": discovery_period}),
+            name="market discovery",
+        )
     # Withdrawal networks and fees from the exchanges (exchanges.tasks.sync_fees); 0: off.
     fee_sync_period = float(settings.FEE_SYNC_PERIOD_SEC)
     if fee_sync_period > 0:

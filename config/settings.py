@@ -252,6 +252,9 @@ CCXT_CONFIG_FILE = env.str("CCXT_CONFIG_FILE", default="")
 # Beat runs `sync_fees` (withdrawal networks and fees, taker fees) this often; 0: never
 # (test and soak harnesses, which have no internet, set 0).
 FEE_SYNC_PERIOD_SEC = env.float("FEE_SYNC_PERIOD_SEC", default=3600.0)
+# Beat runs `discover_markets` this often while the market coverage is "whole market"
+# (admin); in watchlist mode the task does nothing. 0: never.
+MARKET_DISCOVERY_PERIOD_SEC = env.float("MARKET_DISCOVERY_PERIOD_SEC", default=86400.0)
 
 # --- Logging: structured, in every process -------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

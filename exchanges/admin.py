@@ -250,3 +250,5 @@ class ExchangeCredentialAdmin(admin.ModelAdmin):
     @admin.display(description="passphrase", boolean=True)
     def has_passphrase(self, obj: ExchangeCredential) -> bool:
         return bool(obj.password_encrypted)
+
+from . import coverage_admin  # noqa: E402, F401  (coverage and discovery, in a module of their own)

@@ -162,3 +162,52 @@ class ExchangeCredential(models.Model):
         self.secret_encrypted = rotate(self.secret_encrypted, what)
         if self.password_encrypted:
             self.password_encrypted = rotate(self.password_encrypted, what)
+
+
+class MarketCoverage(models.Model):
+    """What ingest watches: the admin's watchlist, or the whole market (every pair listed on
+    at least two enabled exchanges that can be priced in USDT, `discover_markets`), capped
+    per exchange. A single row (pk=1), created with defaults on first use. It lives with the
+    market data, not the scan settings: ingest reads it, and ingest never reads the scan."""
+
+    class Mode(models.TextChoices):
+        WATCHLIST = "watchlist", "watchlist (the symbols below)"
+        WHOLE_MARKET = "whole_market", "whole market (discovered pairs)"
+
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.WATCHLIST)
+    max_symbols_per_exchange = models.PositiveIntegerField(
+        "max symbols per exchange",
+        default=2000,
+        validators=[MinValueValidator(1), MaxValueValidator(50_000)],
+        help_text="Whole-market mode: each exchange watches at most this many discovered pairs, those "
+        "listed on the most exchanges first.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "market coverage"
+        verbose_name_plural = "market coverage"
+
+    def __str__(self) -> str:
+        return str(self.get_mode_display())
+
+    @classmethod
+    def current(cls) -> MarketCoverage:
+        coverage, _ = cls.objects.get_or_create(pk=1)
+        return coverage
+
+
+class DiscoveredMarket(models.Model):
+    """One spot pair `discover_markets` found on the enabled exchanges, kept or left out."""
+
+    symbol = models.CharField(max_length=SYMBOL_MAX_CHARS, unique=True, validators=[validate_symbol])
+    exchanges = models.JSONField(default=list, help_text="the enabled exchanges listing it as an active spot pair")
+    included = models.BooleanField(default=False, db_index=True)
+    reason = models.CharField(max_length=200, blank=True, default="", help_text="why it was left out")
+    discovered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-included", "symbol"]
+
+    def __str__(self) -> str:
+        return self.symbol

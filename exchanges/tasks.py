@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError
 
 from exchanges.connectors.base import describe_error
-from exchanges.models import Exchange
+from exchanges.models import Exchange, MarketCoverage
 
 logger = logging.getLogger(__name__)
 
@@ -61,3 +61,21 @@ def sync_fees_now() -> dict[str, Any]:
 @shared_task(name="exchanges.tasks.sync_fees", ignore_result=True)
 def sync_fees() -> dict[str, Any]:
     return sync_fees_now()
+
+
+@shared_task(name="exchanges.tasks.discover_markets", ignore_result=True)
+def discover_markets() -> str:
+    """The daily discovery, only while an admin chose whole-market coverage: in watchlist
+    mode nothing reads its results, and nothing is asked of the exchanges."""
+    try:
+        if MarketCoverage.current().mode != MarketCoverage.Mode.WHOLE_MARKET:
+            return "watchlist mode: nothing to discover"
+        out = StringIO()
+        call_command("discover_markets", stdout=out)
+    except CommandError as exc:
+        logger.warning("market discovery failed", extra={"error": str(exc)})
+        return str(exc)
+    except Exception:  # never the worker's end: the next period tries again
+        logger.exception("market discovery crashed")
+        return "crashed"
+    return out.getvalue().strip().splitlines()[-1] if out.getvalue().strip() else ""

@@ -3,7 +3,8 @@
 One `DatabaseWatchlist` serves every connector of an ingest process. It reads the
 database at most once per `reload_every` seconds (in a worker thread: the ORM blocks), so
 a watchlist edit or an exchange switched on or off in admin reaches the running process
-within that time, without a restart. `--symbols` replaces the symbol list (the enabled
+within that time, without a restart. In whole-market mode (MarketCoverage) each exchange
+watches its own discovered pairs, capped. `--symbols` replaces the symbol list (the enabled
 flags of exchanges still apply); `--shard i/n` keeps this process's share of the symbols.
 """
 
@@ -11,25 +12,37 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import close_old_connections
 
 from exchanges.connectors.symbols import Shard
-from exchanges.models import Exchange, WatchedSymbol
+from exchanges.discovery import Verdict, watch_lists
+from exchanges.models import DiscoveredMarket, Exchange, MarketCoverage, WatchedSymbol
 
 
 @dataclass(frozen=True, slots=True)
 class WatchlistSnapshot:
     enabled_exchanges: frozenset[str]
     symbols: tuple[str, ...]
+    # Whole-market mode: each exchange's own pairs (discovered, capped); None: the watchlist.
+    by_exchange: Mapping[str, tuple[str, ...]] | None = None
 
 
 def read_watchlist() -> WatchlistSnapshot:
     """One read of the admin's settings (blocking; DatabaseError when the database is not there)."""
     close_old_connections()  # a long-running process: never reuse a connection the server dropped
     exchanges = frozenset(str(e) for e in Exchange.objects.filter(enabled=True).values_list("id", flat=True))
+    coverage = MarketCoverage.current()
+    if coverage.mode == MarketCoverage.Mode.WHOLE_MARKET:
+        verdicts = [
+            Verdict(row.symbol, tuple(e for e in row.exchanges if e in exchanges), True)
+            for row in DiscoveredMarket.objects.filter(included=True).only("symbol", "exchanges")
+        ]
+        by_exchange = watch_lists(verdicts, coverage.max_symbols_per_exchange)
+        symbols = tuple(sorted({symbol for chosen in by_exchange.values() for symbol in chosen}))
+        return WatchlistSnapshot(exchanges, symbols, by_exchange)
     symbols = tuple(str(s) for s in WatchedSymbol.objects.filter(enabled=True).values_list("symbol", flat=True))
     return WatchlistSnapshot(exchanges, symbols)
 
@@ -54,7 +67,12 @@ class DatabaseWatchlist:
         snapshot = await self._current()
         if exchange not in snapshot.enabled_exchanges:
             return []
-        symbols = self._fixed_symbols if self._fixed_symbols is not None else snapshot.symbols
+        if self._fixed_symbols is not None:
+            symbols: Sequence[str] = self._fixed_symbols
+        elif snapshot.by_exchange is not None:
+            symbols = snapshot.by_exchange.get(exchange, ())
+        else:
+            symbols = snapshot.symbols
         return self._shard.select(symbols) if self._shard is not None else list(symbols)
 
     async def _current(self) -> WatchlistSnapshot:

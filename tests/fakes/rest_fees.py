@@ -54,10 +54,21 @@ class PublishedFees:
     chains: dict[str, list[Chain]] = field(default_factory=dict)
 
 
+QUOTES = ("USDT", "USDC", "BTC", "ETH", "XYZ")
+
+
 def _markets(ids: list[str]) -> list[tuple[str, str, str]]:
-    """(id, base, quote) of the markets the fakes list."""
-    split = {"BTCUSDT": ("BTC", "USDT"), "ETHUSDT": ("ETH", "USDT"), "ETHBTC": ("ETH", "BTC")}
-    return [(market, *split[market.replace("-", "")]) for market in ids]
+    """(id, base, quote) of the markets the fakes list: okx's BASE-QUOTE ids, or binance's
+    BASEQUOTE ones, split at a known quote."""
+    split = []
+    for market in ids:
+        if "-" in market:
+            base, quote = market.split("-")
+        else:
+            quote = next(q for q in QUOTES if market.endswith(q) and len(market) > len(q))
+            base = market[: -len(quote)]
+        split.append((market, base, quote))
+    return split
 
 
 class FakeFeesServer:
