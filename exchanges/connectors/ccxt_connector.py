@@ -229,6 +229,15 @@ class CcxtConnector:
                 await self._sync(batch)
             except TimeoutError:
                 trouble = Trouble(batch_silent=True)
+            except asyncio.CancelledError as exc:
+                current = asyncio.current_task()
+                if current is None or current.cancelling():
+                    raise  # the session is ending
+                # ccxt cancelled the watch under us (it closed the connection the batch
+                # shares, e.g. after a failed snapshot): the connection failed.
+                trouble = batch.take() or Trouble(
+                    connection=NetworkError(f"watch cancelled: {exc or 'connection closed'}")
+                )
             except FATAL_ERRORS:
                 raise
             except Exception as exc:

@@ -28,6 +28,11 @@ from typing import Any, Literal
 from exchanges.connectors.base import CoalescingSink, Connector, SinkStats, describe_error
 from exchanges.store.base import BookStore
 
+
+class ConnectorCancelled(Exception):
+    """A connector's task ended in a CancelledError nobody asked for."""
+
+
 logger = logging.getLogger(__name__)
 
 ConnectorState = Literal["starting", "running", "backoff", "finished", "stopped"]
@@ -132,6 +137,7 @@ class ConnectorRunner:
                 logger.info("ingest stopped: its books are marked unhealthy", extra={"books": flagged})
 
     async def _supervise(self, connector: Connector, stop: asyncio.Event) -> None:
+        error: BaseException | None
         status = self.statuses[connector.name]
         loop = asyncio.get_running_loop()
         attempt = 0
@@ -140,10 +146,18 @@ class ConnectorRunner:
             status.state = "running"
             try:
                 await connector.run(self.sink)
-            except asyncio.CancelledError:
-                raise
+            except asyncio.CancelledError as exc:
+                current = asyncio.current_task()
+                if stop.is_set() or current is None or current.cancelling():
+                    raise  # we are being stopped
+                # A future inside the connector was cancelled under it (ccxt cancels every
+                # pending watch of a connection it closes): a failure like any other, never
+                # a silent end of the exchange's ingest.
+                error = ConnectorCancelled(
+                    f"{connector.name}: a pending operation was cancelled ({exc or 'no detail'})"
+                )
             except Exception as exc:
-                error: BaseException | None = exc
+                error = exc
             else:
                 error = None
             if stop.is_set():

@@ -53,6 +53,24 @@ class Broken:
         await Steady(self.name).run(sink)
 
 
+class CancelledUnder:
+    """Its first run awaits a future something else cancels (ccxt closing a connection
+    cancels every watch pending on it); then it runs like Steady."""
+
+    name = "bitstamp"
+
+    def __init__(self) -> None:
+        self.starts = 0
+
+    async def run(self, sink: BookSink) -> None:
+        self.starts += 1
+        if self.starts == 1:
+            pending = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_later(0.01, pending.cancel)
+            await pending
+        await Steady(self.name).run(sink)
+
+
 class Finite:
     name = "replay"
 
@@ -94,6 +112,19 @@ async def test_a_connector_that_recovers_keeps_running(store: BookStore) -> None
     stop.set()
     await task
     assert runner.statuses["bybit"].restarts == 2 and flaky.starts == 3
+
+
+async def test_a_watch_cancelled_under_a_connector_is_a_failure_it_restarts_from(store: BookStore) -> None:
+    connector = CancelledUnder()
+    runner = ConnectorRunner([connector], CoalescingSink(store, flush_interval=0.005), backoff=FAST)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    await eventually(lambda: _stored_seq(store, "bitstamp") >= 3, "books after the restart")
+    status = runner.statuses["bitstamp"]
+    assert status.restarts == 1 and status.last_error.startswith("ConnectorCancelled: bitstamp: a pending operation")
+    stop.set()
+    await task  # and a real stop still stops it
+    assert status.state == "stopped"
 
 
 async def test_a_finished_connector_is_not_restarted_and_the_run_ends_with_a_flush(store: BookStore) -> None:
