@@ -91,8 +91,16 @@ EXCHANGES: tuple[ExchangeInfo, ...] = (
         "Bybit",
         SimulatedVenue(spread_bps=0.8, depth=0.75, step_bps=0.8, lag_ms=35),
         ccxt_options=_SPOT_ONLY,
+        # Bybit spot takes at most 10 topics per subscribe request (ccxt sends one per call).
+        connector={"batch_size": 10},
+        adapter=f"{_ADAPTERS}.bybit:BybitAdapter",
     ),
-    ExchangeInfo("coinbase", "Coinbase", SimulatedVenue(spread_bps=1.2, depth=0.60, step_bps=1.0, lag_ms=45)),
+    ExchangeInfo(
+        "coinbase",
+        "Coinbase",
+        SimulatedVenue(spread_bps=1.2, depth=0.60, step_bps=1.0, lag_ms=45),
+        adapter=f"{_ADAPTERS}.coinbase:CoinbaseAdapter",
+    ),
     ExchangeInfo(
         "kraken",
         "Kraken",
@@ -103,15 +111,71 @@ EXCHANGES: tuple[ExchangeInfo, ...] = (
         connector={"watch_limit": 25, "depth": 10, "batch_size": 50},
         adapter=f"{_ADAPTERS}.kraken:KrakenAdapter",
     ),
-    ExchangeInfo("kucoin", "KuCoin", SimulatedVenue(spread_bps=2.0, depth=0.40, step_bps=1.5, lag_ms=70)),
-    ExchangeInfo("gate", "Gate", SimulatedVenue(spread_bps=2.5, depth=0.35, step_bps=2.0, lag_ms=80)),
-    ExchangeInfo("htx", "HTX", SimulatedVenue(spread_bps=2.5, depth=0.30, step_bps=2.0, lag_ms=90)),
-    ExchangeInfo("bitget", "Bitget", SimulatedVenue(spread_bps=1.5, depth=0.50, step_bps=1.2, lag_ms=50)),
-    ExchangeInfo("mexc", "MEXC", SimulatedVenue(spread_bps=3.0, depth=0.30, step_bps=2.0, lag_ms=100)),
-    ExchangeInfo("bitfinex", "Bitfinex", SimulatedVenue(spread_bps=3.0, depth=0.30, step_bps=2.5, lag_ms=70)),
-    ExchangeInfo("bitstamp", "Bitstamp", SimulatedVenue(spread_bps=3.5, depth=0.25, step_bps=2.5, lag_ms=60)),
-    ExchangeInfo("gemini", "Gemini", SimulatedVenue(spread_bps=4.0, depth=0.20, step_bps=3.0, lag_ms=80)),
-    ExchangeInfo("cryptocom", "Crypto.com", SimulatedVenue(spread_bps=2.0, depth=0.40, step_bps=1.5, lag_ms=60)),
+    ExchangeInfo(
+        "kucoin",
+        "KuCoin",
+        SimulatedVenue(spread_bps=2.0, depth=0.40, step_bps=1.5, lag_ms=70),
+        ccxt_options=_SPOT_ONLY,
+        adapter=f"{_ADAPTERS}.kucoin:KucoinAdapter",
+    ),
+    ExchangeInfo(
+        "gate",
+        "Gate",
+        SimulatedVenue(spread_bps=2.5, depth=0.35, step_bps=2.0, lag_ms=80),
+        ccxt_options=_SPOT_ONLY,
+        # ccxt applies spot.obu increments without checking that the depth ids follow on.
+        adapter=f"{_ADAPTERS}.gate:GateAdapter",
+    ),
+    ExchangeInfo(
+        "htx",
+        "HTX",
+        SimulatedVenue(spread_bps=2.5, depth=0.30, step_bps=2.0, lag_ms=90),
+        # htx reads fetchMarkets.types as a dict (the list form of _SPOT_ONLY breaks it).
+        ccxt_options={"fetchMarkets": {"types": {"spot": True, "linear": False, "inverse": False}}},
+        # ccxt stalls the socket on a seqNum break and cannot sync a quiet book.
+        adapter=f"{_ADAPTERS}.htx:HtxAdapter",
+    ),
+    ExchangeInfo(
+        "bitget",
+        "Bitget",
+        SimulatedVenue(spread_bps=1.5, depth=0.50, step_bps=1.2, lag_ms=50),
+        ccxt_options=_SPOT_ONLY,
+        adapter=f"{_ADAPTERS}.bitget:BitgetAdapter",
+    ),
+    ExchangeInfo(
+        "mexc",
+        "MEXC",
+        SimulatedVenue(spread_bps=3.0, depth=0.30, step_bps=2.0, lag_ms=100),
+        # Spot pushes are protobuf (ccxt needs a package we do not install) and ccxt
+        # never checks their versions: the adapter decodes and syncs them itself.
+        adapter=f"{_ADAPTERS}.mexc:MexcAdapter",
+    ),
+    ExchangeInfo(
+        "bitfinex",
+        "Bitfinex",
+        SimulatedVenue(spread_bps=3.0, depth=0.30, step_bps=2.5, lag_ms=70),
+        # Bitfinex carries at most 25 channels a connection; the adapter fills one per batch.
+        connector={"batch_size": 25},
+        adapter=f"{_ADAPTERS}.bitfinex:BitfinexAdapter",
+    ),
+    ExchangeInfo(
+        "bitstamp",
+        "Bitstamp",
+        SimulatedVenue(spread_bps=3.5, depth=0.25, step_bps=2.5, lag_ms=60),
+        adapter=f"{_ADAPTERS}.bitstamp:BitstampAdapter",
+    ),
+    ExchangeInfo(
+        "gemini",
+        "Gemini",
+        SimulatedVenue(spread_bps=4.0, depth=0.20, step_bps=3.0, lag_ms=80),
+        adapter=f"{_ADAPTERS}.gemini:GeminiAdapter",
+    ),
+    ExchangeInfo(
+        "cryptocom",
+        "Crypto.com",
+        SimulatedVenue(spread_bps=2.0, depth=0.40, step_bps=1.5, lag_ms=60),
+        adapter=f"{_ADAPTERS}.cryptocom:CryptocomAdapter",
+    ),
 )
 
 BY_ID: Mapping[str, ExchangeInfo] = MappingProxyType({info.id: info for info in EXCHANGES})

@@ -134,6 +134,32 @@ class Market:
         return stored
 
 
+@contextlib.asynccontextmanager
+async def stays_fresh(
+    market: Market, exchange: str = "binance", symbol: str = "BTC-USDT", within_ms: float = 1500.0
+) -> AsyncIterator[list[float]]:
+    """Sample one book's freshness every 20 ms while the block runs (a fault on another
+    exchange must never make it stale); yields the moments (monotonic) it was not, and
+    asserts at the end that there were none."""
+    stale: list[float] = []
+
+    async def sample() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not market.fresh(exchange, symbol, within_ms=within_ms):
+                stale.append(loop.time())
+            await asyncio.sleep(0.02)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield stale
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert not stale, f"{exchange} {symbol} went stale {len(stale)} times"
+
+
 async def eventually(condition: Callable[[], bool], what: str, limit_sec: float = 20.0) -> None:
     """Wait until `condition()` holds. The limit only keeps a broken test from hanging."""
     deadline = time.monotonic() + limit_sec

@@ -1,7 +1,8 @@
-"""Per-exchange knowledge for the ccxt connector: a module only where an exchange needs
-something of its own (binance: sizing and one-book resync; okx: its checksum when non-zero;
-kraken: its CRC32 check and resubscription), the generic adapter for the rest. Which is
-which, and each exchange's defaults, is the exchange registry's (exchanges.registry)."""
+"""Per-exchange knowledge for the ccxt connector: a module per exchange, adding what ccxt
+skips of that exchange's protocol (its checksum, its sequence, a one-book resync; see
+docs/exchanges.md for each), and the generic adapter for an exchange the registry does not
+know. Which is which, and each exchange's defaults, is the exchange registry's
+(exchanges.registry)."""
 
 from __future__ import annotations
 

@@ -213,3 +213,25 @@ class HeldResolves:
         for result, message_hash in self.held:
             self._client.resolve(result, message_hash)
         self.held.clear()
+
+
+async def watch_each(exchange: Any, symbols: list[str], limit: int | None, params: dict[str, Any] | None) -> Any:
+    """`watch_order_book_for_symbols` for a ccxt class that has none (gate, htx, mexc): one
+    `watch_order_book` per symbol (ccxt puts them all on the one connection) and the first
+    book that updates. The others stay subscribed; the connector sees them through its
+    observer."""
+    tasks = [asyncio.ensure_future(exchange.watch_order_book(s, limit, dict(params or {}))) for s in symbols]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        return next(iter(done)).result()
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()  # the wait for its next update only, not its subscription
+            else:
+                task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
