@@ -251,4 +251,5 @@ class ExchangeCredentialAdmin(admin.ModelAdmin):
     def has_passphrase(self, obj: ExchangeCredential) -> bool:
         return bool(obj.password_encrypted)
 
+
 from . import coverage_admin  # noqa: E402, F401  (coverage and discovery, in a module of their own)
