@@ -80,6 +80,8 @@ def test_an_exchange_that_cannot_be_asked_keeps_its_known_pairs(config_file: Pat
 
 @pytest.mark.django_db(transaction=True)  # ingest reads the settings from its own threads
 def test_whole_market_mode_gives_each_exchange_its_own_capped_pairs(config_file: Path) -> None:
+    for name in ("binance", "okx"):  # a transactional test starts from a flushed database
+        Exchange.objects.update_or_create(id=name, defaults={"name": name, "enabled": True})
     discover(config_file)
     assert read_watchlist().by_exchange is None  # the watchlist mode, by default
     coverage = MarketCoverage.current()
