@@ -17,10 +17,10 @@ def _engine(repeat: int) -> list[Row]:
 
 
 def _store(repeat: int) -> list[Row]:
-    from benchmarks.store import DEFAULT_URL, store_rows
+    from benchmarks.store import DEFAULT_URL, encoding_rows, store_rows
 
     url = os.environ.get("TEST_REDIS_URL", DEFAULT_URL)
-    rows = store_rows(url, repeats=repeat)
+    rows = store_rows(url, repeats=repeat) + encoding_rows(url, repeats=max(3, repeat // 2))
     return [Row("store", name, best, median, repeat, note) for name, best, median, note in rows]
 
 

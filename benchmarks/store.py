@@ -90,6 +90,79 @@ def store_rows(
     return rows
 
 
+def encoding_rows(
+    redis_url: str, exchanges: int = 14, symbols: int = 2000, levels: int = 20, repeats: int = 5
+) -> list[tuple[str, float, float, str]]:
+    """The floor of a scan's read (one HGETALL, then every value decoded, the collector held)
+    for the canonical JSON against two compact encodings: msgpack of the same object, and
+    a small JSON header plus the levels as packed float64 (decoded to level pairs). DESIGN
+    fixes Redis values as one JSON object per book: this measures what a change would buy."""
+    import array
+    import gc
+
+    import msgpack
+    import orjson
+    import redis
+
+    books = synthetic_books(exchanges, symbols, levels)
+    client = redis.Redis.from_url(redis_url)
+    key = f"bench:{uuid.uuid4().hex}:encodings"
+
+    def packed(book: OrderBookSnapshot) -> bytes:
+        fields = {k: v for k, v in book.to_dict().items() if k not in ("bids", "asks")}
+        header = orjson.dumps(fields | {"n": [len(book.bids), len(book.asks)]})
+        flat = array.array("d", [x for level in (*book.bids, *book.asks) for x in level])
+        return len(header).to_bytes(4, "little") + header + flat.tobytes()
+
+    def unpacked(value: bytes) -> dict[str, object]:
+        size = int.from_bytes(value[:4], "little")
+        head = orjson.loads(value[4 : 4 + size])
+        flat = array.array("d")
+        flat.frombytes(value[4 + size :])
+        numbers = flat.tolist()
+        pairs = [numbers[i : i + 2] for i in range(0, len(numbers), 2)]
+        bids = head.pop("n")[0]
+        head["bids"], head["asks"] = pairs[:bids], pairs[bids:]
+        return head
+
+    encodings: dict[str, tuple[Callable[[OrderBookSnapshot], bytes], Callable[[bytes], object]]] = {
+        "JSON (canonical)": (lambda b: b.to_json(), orjson.loads),
+        "msgpack": (lambda b: msgpack.packb(b.to_dict()), msgpack.unpackb),
+        "packed float64": (packed, unpacked),
+    }
+    rows: list[tuple[str, float, float, str]] = []
+    floor_json = 0.0
+    try:
+        for name, (encode, decode) in encodings.items():
+            client.delete(key)
+            values: dict[str | bytes, bytes] = {f"{b.exchange}|{b.symbol}": encode(b) for b in books}
+            client.hset(key, mapping=values)  # type: ignore[arg-type]  # redis-py's Mapping is invariant
+            size = sum(len(v) for v in values.values())
+
+            def floor(decode: Callable[[bytes], object] = decode) -> None:
+                raw: dict[bytes, bytes] = client.hgetall(key)  # type: ignore[assignment]
+                gc.disable()
+                try:
+                    [decode(v) for v in raw.values()]
+                finally:
+                    gc.enable()
+
+            best, median = _timed(floor, repeats)
+            floor_json = floor_json or median
+            rows.append(
+                (
+                    f"floor at {len(books):,} books: {name}",
+                    best,
+                    median,
+                    f"{size / 1e6:.1f} MB; {median / floor_json:.2f}x of JSON's median",
+                )
+            )
+    finally:
+        client.delete(key)
+        client.close()
+    return rows
+
+
 def main(argv: list[str]) -> int:
     url = argv[0] if argv else os.environ.get("TEST_REDIS_URL", DEFAULT_URL)
     rows = store_rows(url)
