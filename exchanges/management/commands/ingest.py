@@ -7,7 +7,7 @@ after `--duration` seconds.
 
     manage.py ingest --connector ccxt [--ccxt-config FILE.json] [--exchanges binance,okx]
         [--symbols BTC-USDT,ETH-USDT] [--shard i/n] [--reload-every SEC]
-        [--metrics-port PORT] [--flush-interval SEC] [--duration SEC]
+        [--metrics-port PORT] [--flush-interval SEC] [--duration SEC] [--processes N]
     manage.py ingest --connector simulated [--symbols ...] [--exchanges ...]
         [--interval 1.0] [--seed N] [--duration SEC]
     manage.py ingest --connector replay --file REC.jsonl.gz [--speed 1|10|max] [--loop]
@@ -152,6 +152,13 @@ class Command(OneLineErrorCommand):
             default=0.01,
             help="ccxt and replay: seconds a changed book may wait to be batched into one store write",
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            metavar="N",
+            help="ccxt: run N supervised ingest processes over disjoint shards of the symbols (one Ctrl-C stops all)",
+        )
         parser.add_argument("--interval", type=_positive_float, default=1.0, help="simulated tick, seconds")
         parser.add_argument("--seed", type=int, help="seed of the simulated market (reproducible runs)")
         parser.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
@@ -180,6 +187,10 @@ class Command(OneLineErrorCommand):
                     raise CommandError(f"--shard {shard}: this shard owns none of the symbols")
 
         from exchanges.connectors.runner import stop_on_signals
+
+        if options["processes"] > 1:
+            self._supervise(options, shard)
+            return
 
         # Opened first: a recording that cannot be written is then the only line printed.
         recorder = self._open_recorder(options["record"])
@@ -227,6 +238,18 @@ class Command(OneLineErrorCommand):
                 "restarts": sum(s.restarts for s in summary.statuses.values()),
             }
         logger.info("ingest stopped", extra=stats)
+
+    @staticmethod
+    def _supervise(options: dict[str, Any], shard: Shard | None) -> None:
+        from exchanges.connectors.runner import stop_on_signals
+        from exchanges.ingest_processes import child_argv, child_shards, supervise
+
+        shards = child_shards(shard, options["processes"])
+        with stop_on_signals() as stop:
+            extra = {"processes": len(shards), "shards": ",".join(map(str, shards))}
+            logger.info("ingest supervisor started", extra=extra)
+            children = supervise({s: child_argv(options, s, i) for i, s in enumerate(shards)}, stop)
+        logger.info("ingest supervisor stopped", extra={"restarts": sum(c.restarts for c in children)})
 
     @staticmethod
     def _store(metrics_port: int | None) -> BookStore:
@@ -310,6 +333,13 @@ class Command(OneLineErrorCommand):
     @staticmethod
     def _check_flags_fit(connector: str, options: dict[str, Any]) -> None:
         given = {name for name, value in options.items() if value not in (None, False)}
+        processes = options.get("processes", 1)
+        if processes < 1:
+            raise CommandError(f"--processes must be at least 1, got {processes}")
+        if processes > 1 and connector != "ccxt":
+            raise CommandError("--processes applies to --connector ccxt only")
+        if processes > 1 and options.get("record"):
+            raise CommandError("--record writes one file from one process: use it without --processes")
         if connector == "replay":
             if "file" not in given:
                 raise CommandError("--connector replay needs --file (the recording to play)")
