@@ -164,9 +164,10 @@
   }
 
   function applyScan(items, ts) {
+    const previous = state.lastScanTs;
     state.items = items;
     state.lastScanTs = ts;
-    noteNewRows();
+    noteNewRows(previous);
     for (const item of state.items) {
       for (const name of [item.buy_exchange, item.sell_exchange, item.exchange]) if (name) state.exchanges.add(name);
     }
@@ -346,12 +347,18 @@
   // --- new rows: highlight, and an optional alert ---------------------------------------
 
   const FRESH_MS = 10000;
-  function noteNewRows() {
+  // New means opened since the scan we held before (the server's open_since), not merely new
+  // to this view: changing a filter brings rows in without announcing them.
+  function noteNewRows(previousTs) {
     const keys = new Set(state.items.map(itemKey));
     const now = Date.now();
     for (const [key, at] of state.freshSince) if (!keys.has(key) || now - at > FRESH_MS) state.freshSince.delete(key);
-    if (state.previousKeys !== null) {
-      for (const key of keys) if (!state.previousKeys.has(key)) state.freshSince.set(key, now);
+    if (previousTs !== null) {
+      for (const item of state.items) {
+        const key = itemKey(item);
+        const opened = typeof item.open_since === "number" ? item.open_since > previousTs : state.previousKeys !== null && !state.previousKeys.has(key);
+        if (opened && !state.freshSince.has(key)) state.freshSince.set(key, now);
+      }
     }
     state.previousKeys = keys;
     if (!$("f-alert").checked) return;

@@ -276,6 +276,12 @@ def test_a_trader_reads_one_line_per_symbol_keeps_filters_and_hears_of_new_edges
         # Alerts on: a new actionable edge above the threshold is highlighted and announced.
         page.check("#f-alert")
         page.fill("#f-alert-edge", "0.1")
+        # A filter that brings an actionable row back into view is not a new opportunity.
+        page.fill("#f-symbol", "ETH")
+        page.wait_for_function(f"document.querySelectorAll('{ROWS}').length === 0")
+        page.fill("#f-symbol", "")
+        until(page, f"document.querySelectorAll('{ROWS}').length === 1")
+        assert page.inner_text("#alert-log") == ""
         sol["on"] = True
         until(page, "document.getElementById('alert-log').textContent.includes('SOL-USDT')")
         assert page.inner_text("#alert-log").startswith("New: SOL-USDT binance → okx: net ")
