@@ -54,8 +54,12 @@ class Child:
         logger.info("ingest child started", extra={"shard": str(self.shard), "pid": self.process.pid})
 
 
-def supervise(argv_for: dict[Shard, list[str]], stop: threading.Event, poll_sec: float = 0.2) -> list[Child]:
-    """Run one child per shard until `stop` is set; returns the children (their exits)."""
+def supervise(
+    argv_for: dict[Shard, list[str]], stop: threading.Event, poll_sec: float = 0.2, *, finite: bool = False
+) -> list[Child]:
+    """Run one child per shard until `stop` is set; returns the children (their exits).
+    `finite` (the children have a --duration): a child that exits cleanly has finished, and
+    the run ends when all have."""
     children = [Child(shard, argv) for shard, argv in argv_for.items()]
     for child in children:
         child.start()
@@ -72,6 +76,10 @@ def supervise(argv_for: dict[Shard, list[str]], stop: threading.Event, poll_sec:
                 if code is None:
                     continue
                 child.exits.append(code)
+                if finite and code == 0:
+                    child.process, child.next_start = None, float("inf")
+                    logger.info("ingest child finished", extra={"shard": str(child.shard)})
+                    continue
                 lived = now - child.started
                 child.failures = 1 if lived >= HEALTHY_AFTER_SEC else child.failures + 1
                 delay = min(RESTART_MAX_SEC, RESTART_FIRST_SEC * 2 ** (child.failures - 1))
@@ -80,6 +88,8 @@ def supervise(argv_for: dict[Shard, list[str]], stop: threading.Event, poll_sec:
                     "ingest child exited; starting it again after backoff",
                     extra={"shard": str(child.shard), "exit_code": code, "restart_in_sec": delay},
                 )
+            if finite and all(c.process is None and c.next_start == float("inf") for c in children):
+                break
     finally:
         _stop_all(children)
     return children

@@ -134,3 +134,21 @@ def wait_for(condition, process: subprocess.Popen[bytes], log: Path, what: str, 
         assert process.poll() is None, log.read_text()[-3000:]
         assert time.monotonic() < deadline, f"never happened: {what}\n{log.read_text()[-3000:]}"
         time.sleep(0.1)
+
+
+def test_with_a_duration_the_children_finish_and_so_does_the_supervisor(
+    env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    fake = FakeBinance(books(*((s, "100") for s in SYMBOLS[:2]), seed=4))
+    with fakes_in_thread([fake]):
+        config = tmp_path / "ccxt.json"
+        config.write_text(json.dumps(ingest_config([fake])))
+        done = subprocess.run(
+            [sys.executable, "manage.py", "ingest", "--connector", "ccxt", "--processes", "2", "--duration", "3",
+             "--ccxt-config", str(config), "--exchanges", "binance", "--symbols", ",".join(SYMBOLS[:2])],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("ingest child finished") == 2
+    assert "starting it again" not in done.stderr and "Traceback" not in done.stderr

@@ -248,7 +248,8 @@ class Command(OneLineErrorCommand):
         with stop_on_signals() as stop:
             extra = {"processes": len(shards), "shards": ",".join(map(str, shards))}
             logger.info("ingest supervisor started", extra=extra)
-            children = supervise({s: child_argv(options, s, i) for i, s in enumerate(shards)}, stop)
+            argv_for = {s: child_argv(options, s, i) for i, s in enumerate(shards)}
+            children = supervise(argv_for, stop, finite=options["duration"] is not None)
         logger.info("ingest supervisor stopped", extra={"restarts": sum(c.restarts for c in children)})
 
     @staticmethod
