@@ -78,4 +78,5 @@ def discover_markets() -> str:
     except Exception:  # never the worker's end: the next period tries again
         logger.exception("market discovery crashed")
         return "crashed"
-    return out.getvalue().strip().splitlines()[-1] if out.getvalue().strip() else ""
+    lines = out.getvalue().strip().splitlines()
+    return lines[-1] if lines else ""  # the summary line

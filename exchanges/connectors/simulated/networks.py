@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # asset -> [(network, typical withdrawal fee in asset units, token contract or None)]. The
 # first network is listed by every venue; the others by most.
@@ -69,12 +69,21 @@ class TransferWorld:
     listings: tuple[NetworkListing, ...]
     closed: tuple[str, str] | None = None  # (exchange, asset): no deposit, no withdrawal
     collision: tuple[str, str] | None = None  # (exchange, asset): another coin, same ticker
+    # (exchange, asset) -> its listings by network: the market asks on every plant's every
+    # calibration step, so the listings are grouped once, not scanned per question.
+    _wallets: dict[tuple[str, str], dict[str, NetworkListing]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        wallets: dict[tuple[str, str], dict[str, NetworkListing]] = {}
+        for listing in self.listings:
+            wallets.setdefault((listing.exchange, listing.asset), {})[listing.network] = listing
+        object.__setattr__(self, "_wallets", wallets)
 
     def transfer_fee(self, source: str, target: str, asset: str) -> float:
         """The cheapest fee (asset units) to move `asset` from `source` to `target`; 0 when
         there is no route, as the scan counts it (the opportunity is flagged instead)."""
-        out = {n.network: n for n in self.listings if n.exchange == source and n.asset == asset}
-        into = {n.network: n for n in self.listings if n.exchange == target and n.asset == asset}
+        out = self._wallets.get((source, asset), {})
+        into = self._wallets.get((target, asset), {})
         fees = [
             sent.withdraw_fee
             for network, sent in out.items()
